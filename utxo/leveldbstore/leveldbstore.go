@@ -1,0 +1,164 @@
+// Package leveldbstore is the goleveldb implementation of utxo.Store, the
+// one satnode runs on. It tunes goleveldb for the engine's pattern (large
+// atomic batches, random point reads that mostly miss in the script-hash and
+// BIP30 lookups) and maps its errors onto utxo's sentinels. It holds no
+// logic of its own.
+package leveldbstore
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/syndtr/goleveldb/leveldb"
+	lverrors "github.com/syndtr/goleveldb/leveldb/errors"
+	"github.com/syndtr/goleveldb/leveldb/filter"
+	"github.com/syndtr/goleveldb/leveldb/iterator"
+	"github.com/syndtr/goleveldb/leveldb/opt"
+	"github.com/syndtr/goleveldb/leveldb/util"
+
+	"github.com/satnode/satnode/utxo"
+)
+
+// Options tune the database. Zero values take the defaults.
+type Options struct {
+	// BlockCacheBytes is goleveldb's block cache. Default 32 MiB.
+	BlockCacheBytes int
+	// WriteBufferBytes is the memtable size; large batches benefit from a
+	// large one. Default 64 MiB.
+	WriteBufferBytes int
+	// ReadOnly opens the database without write access (the query
+	// commands).
+	ReadOnly bool
+}
+
+// Store is a goleveldb database.
+type Store struct {
+	db *leveldb.DB
+}
+
+// Open opens or creates the database at path.
+func Open(path string, o Options) (*Store, error) {
+	if o.BlockCacheBytes == 0 {
+		o.BlockCacheBytes = 32 << 20
+	}
+	if o.WriteBufferBytes == 0 {
+		o.WriteBufferBytes = 64 << 20
+	}
+	db, err := leveldb.OpenFile(path, &opt.Options{
+		// Most lookups of new outputs' script hashes and of BIP30 miss:
+		// a bloom filter answers them without reading a block.
+		Filter:              filter.NewBloomFilter(10),
+		BlockCacheCapacity:  o.BlockCacheBytes,
+		WriteBuffer:         o.WriteBufferBytes,
+		CompactionTableSize: 8 << 20,
+		// Keys are hashes: seek-triggered compactions only churn.
+		DisableSeeksCompaction: true,
+		ReadOnly:               o.ReadOnly,
+		ErrorIfMissing:         o.ReadOnly,
+	})
+	if err != nil {
+		if lverrors.IsCorrupted(err) {
+			return nil, fmt.Errorf("%w: leveldb at %s: %v", utxo.ErrCorrupt, path, err)
+		}
+		return nil, fmt.Errorf("leveldbstore: open %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+func mapErr(err error) error {
+	if errors.Is(err, leveldb.ErrNotFound) {
+		return utxo.ErrNotFound
+	}
+	if lverrors.IsCorrupted(err) {
+		return fmt.Errorf("%w: %v", utxo.ErrCorrupt, err)
+	}
+	return err
+}
+
+// Get implements utxo.KVReader.
+func (s *Store) Get(key []byte) ([]byte, error) {
+	v, err := s.db.Get(key, nil)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return v, nil
+}
+
+// Iterate implements utxo.KVReader.
+func (s *Store) Iterate(prefix, start []byte) utxo.Iterator {
+	return newIter(s.db.NewIterator(rangeOf(prefix, start), nil))
+}
+
+func rangeOf(prefix, start []byte) *util.Range {
+	r := util.BytesPrefix(prefix)
+	if start != nil {
+		r.Start = start
+	}
+	return r
+}
+
+type iter struct{ iterator.Iterator }
+
+func newIter(it iterator.Iterator) *iter { return &iter{it} }
+
+func (i *iter) Err() error { return mapErr(i.Iterator.Error()) }
+
+type batch struct{ b leveldb.Batch }
+
+func (b *batch) Put(k, v []byte) { b.b.Put(k, v) }
+func (b *batch) Delete(k []byte) { b.b.Delete(k) }
+func (b *batch) Len() int        { return b.b.Len() }
+
+// NewBatch implements utxo.Store.
+func (s *Store) NewBatch() utxo.Batch { return &batch{} }
+
+// Write implements utxo.Store. goleveldb applies a batch atomically through
+// its journal; batches larger than the write buffer go through a
+// transaction, which is atomic too.
+func (s *Store) Write(b utxo.Batch, sync bool) error {
+	lb, ok := b.(*batch)
+	if !ok {
+		return fmt.Errorf("leveldbstore: foreign batch %T", b)
+	}
+	return mapErr(s.db.Write(&lb.b, &opt.WriteOptions{Sync: sync}))
+}
+
+// Snapshot implements utxo.Store.
+func (s *Store) Snapshot() (utxo.Snapshot, error) {
+	sn, err := s.db.GetSnapshot()
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return &snap{sn}, nil
+}
+
+type snap struct{ s *leveldb.Snapshot }
+
+func (s *snap) Get(key []byte) ([]byte, error) {
+	v, err := s.s.Get(key, nil)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return v, nil
+}
+
+func (s *snap) Iterate(prefix, start []byte) utxo.Iterator {
+	return newIter(s.s.NewIterator(rangeOf(prefix, start), nil))
+}
+
+func (s *snap) Release() { s.s.Release() }
+
+// SizeOnDisk returns the approximate bytes the database's tables occupy.
+func (s *Store) SizeOnDisk() (int64, error) {
+	sizes, err := s.db.SizeOf([]util.Range{{Start: nil, Limit: nil}})
+	if err != nil {
+		return 0, err
+	}
+	return sizes.Sum(), nil
+}
+
+// Compact compacts the whole key range (for measuring disk use).
+func (s *Store) Compact() error { return s.db.CompactRange(util.Range{}) }
+
+// Close implements utxo.Store.
+func (s *Store) Close() error { return s.db.Close() }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package muhash
+
+const raceEnabled = false
