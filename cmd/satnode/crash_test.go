@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/satnode/satnode/node/importer"
+	"github.com/satnode/satnode/utxo"
+	"github.com/satnode/satnode/utxo/leveldbstore"
+	"github.com/satnode/satnode/utxo/utxotest"
+)
+
+// The crash test re-executes this test binary as a real `satnode import`
+// process (TestHelperProcess), kills it with SIGKILL at random instants,
+// and restarts it, many times.
+const helperEnv = "SATNODE_HELPER_ARGS"
+
+// TestHelperProcess is not a test: when the crash test starts this binary
+// with SATNODE_HELPER_ARGS set, it runs satnode with those arguments.
+func TestHelperProcess(t *testing.T) {
+	args := os.Getenv(helperEnv)
+	if args == "" {
+		t.Skip("helper process for TestImportKilledRepeatedly")
+	}
+	root := newRootCmd()
+	root.SetArgs(strings.Split(args, "\x1f"))
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		os.Stderr.WriteString("satnode: " + err.Error() + "\n")
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// writeMainnetBlk writes the mainnet fixture as a plain blk file.
+func writeMainnetBlk(t *testing.T) string {
+	t.Helper()
+	data, err := utxotest.ReadFile("mainnet-0-14131.blk.bz2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "blk00000.dat")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func storeDigest(t *testing.T, dir string) ([32]byte, int) {
+	t.Helper()
+	s, err := leveldbstore.Open(dir, leveldbstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// Opening the engine checks the consistency marker.
+	e, err := utxo.Open(s, utxo.Config{Params: utxo.MainNet()})
+	if err != nil {
+		t.Fatalf("store after a kill does not open: %v", err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d, n, err := utxo.ContentDigest(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, n
+}
+
+// TestImportKilledRepeatedly kills a real import process with SIGKILL at
+// random instants (flushing every three blocks with a 1 MiB cache, so the
+// import is slow and many kills land inside a flush), restarts it each time, and requires that every interrupted store
+// opens consistently and that the finished store is byte-identical to an
+// uninterrupted import: same MuHash at every height, same everything.
+func TestImportKilledRepeatedly(t *testing.T) {
+	src := writeMainnetBlk(t)
+	refDir := filepath.Join(t.TempDir(), "ref")
+	if _, err := importer.Run(context.Background(), importer.Config{StoreDir: refDir, Sources: []string{src},
+		Params: utxo.MainNet()}); err != nil {
+		t.Fatal(err)
+	}
+	want, keys := storeDigest(t, refDir)
+
+	home := t.TempDir()
+	args := []string{"import", "--home", home, "--network", "mainnet", "--flush-interval", "3", "--cache-mb", "1", "--log-level", "warn", src}
+	run := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+		cmd.Env = append(os.Environ(), helperEnv+"="+strings.Join(args, "\x1f"))
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	kills := 25
+	if testing.Short() {
+		kills = 8
+	}
+	rng := rand.New(rand.NewPCG(2026, 11))
+	dir := filepath.Join(home, "data", "utxo")
+	killed, finished := 0, 0
+	for i := 0; i < kills; i++ {
+		cmd := run()
+		wait := make(chan error, 1)
+		go func() { wait <- cmd.Wait() }()
+		select {
+		case err := <-wait:
+			// It finished before the kill: that's fine, it just means the
+			// store is complete; later runs find nothing to do.
+			if err != nil {
+				t.Fatalf("run %d failed: %v", i, err)
+			}
+			finished++
+		case <-time.After(time.Duration(50+rng.IntN(450)) * time.Millisecond):
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			<-wait
+			killed++
+		}
+		if _, err := os.Stat(dir); err == nil {
+			storeDigest(t, dir) // must open: the consistency marker holds
+		}
+	}
+	cmd := run()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("final run: %v", err)
+	}
+	if killed < kills*3/4 {
+		t.Fatalf("only %d of %d runs were killed mid-import: the test did not test much", killed, kills)
+	}
+	got, n := storeDigest(t, dir)
+	if got != want || n != keys {
+		t.Fatalf("after %d kills the store differs from an uninterrupted import (%d keys vs %d)", killed, n, keys)
+	}
+	t.Logf("%d kills, %d runs finished before their kill; store identical (%d keys)", killed, finished, keys)
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+)
+
+// globals are the flags every command shares.
+type globals struct {
+	home     string
+	logLevel string
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "satnode",
+		Short: "satnode replicates the Bitcoin UTXO set and serves it to applications",
+		Long: `satnode replicates the Bitcoin UTXO set under proof-of-stake BFT consensus and
+serves it to applications. These commands import blocks offline, query the
+UTXO store, and generate test chains.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&g.home, "home", defaultHome(), "satnode home directory (CometBFT layout: config/, data/)")
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	root.AddCommand(newVersionCmd(), newImportCmd(g), newUTXOCmd(g))
+	return root
+}
+
+func defaultHome() string {
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".satnode")
+	}
+	return ".satnode"
+}
+
+// storeDir is where the UTXO store lives in a home directory.
+func (g *globals) storeDir() string { return filepath.Join(g.home, "data", "utxo") }
+
+func (g *globals) logger() *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
+		lvl = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+}
