@@ -77,8 +77,8 @@ type cancelAt struct {
 }
 
 func (c *cancelAt) Enabled(context.Context, slog.Level) bool { return true }
-func (c *cancelAt) WithAttrs([]slog.Attr) slog.Handler      { return c }
-func (c *cancelAt) WithGroup(string) slog.Handler           { return c }
+func (c *cancelAt) WithAttrs([]slog.Attr) slog.Handler       { return c }
+func (c *cancelAt) WithGroup(string) slog.Handler            { return c }
 func (c *cancelAt) Handle(_ context.Context, r slog.Record) error {
 	r.Attrs(func(a slog.Attr) bool {
 		if a.Key == "height" && a.Value.Int64() >= c.mark {
