@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -178,6 +179,15 @@ func TestKeysRoundTrip(t *testing.T) {
 		k, err := ParseKey(c.key)
 		if err != nil || k.String() != c.want {
 			t.Errorf("ParseKey(%x) = %q, %v; want %q", c.key, k, err, c.want)
+		}
+	}
+}
+
+// Every error code has a name: logs and ABCI error strings rely on it.
+func TestErrorCodeNames(t *testing.T) {
+	for c := ErrorCode(1); c < numErrorCodes; c++ {
+		if s := c.String(); strings.HasPrefix(s, "ErrorCode(") {
+			t.Errorf("code %d has no name (%q)", int(c), s)
 		}
 	}
 }

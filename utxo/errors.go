@@ -86,6 +86,9 @@ const (
 	// ErrInputValueOutOfRange: a transaction's inputs, or the block's fees,
 	// total more than 21 million BTC ("bad-txns-inputvalues-outofrange").
 	ErrInputValueOutOfRange
+
+	// numErrorCodes is one past the last code; append new codes above it.
+	numErrorCodes
 )
 
 var errorCodeNames = [...]string{
@@ -113,6 +116,7 @@ var errorCodeNames = [...]string{
 	ErrBlockTooHeavy:        "ErrBlockTooHeavy",
 	ErrScriptValidation:     "ErrScriptValidation",
 	ErrBadGenesis:           "ErrBadGenesis",
+	ErrInputValueOutOfRange: "ErrInputValueOutOfRange",
 }
 
 // String returns the code's name.
