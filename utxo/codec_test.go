@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/wire"
 )
 
 // Core's VARINT bit patterns (serialize_tests.cpp varints_bitpatterns).
@@ -147,7 +148,7 @@ func TestRecordsRoundTrip(t *testing.T) {
 	if err != nil || *got != *r {
 		t.Fatalf("block record round trip: %+v, %v", got, err)
 	}
-	s := &State{Network: "mainnet", HasTip: true, TipHeight: 14131, TipHash: chainhash.Hash{9}, BaseHeight: 3}
+	s := &State{Network: "mainnet", HasTip: true, TipHeight: 14131, TipHash: chainhash.Hash{9}, BaseHeight: 3, NonBIP34Height: 1}
 	s.MuHash[0] = 1
 	gs, err := decodeState(s.encode())
 	if err != nil || *gs != *s {
@@ -188,6 +189,35 @@ func TestErrorCodeNames(t *testing.T) {
 	for c := ErrorCode(1); c < numErrorCodes; c++ {
 		if s := c.String(); strings.HasPrefix(s, "ErrorCode(") {
 			t.Errorf("code %d has no name (%q)", int(c), s)
+		}
+	}
+}
+
+func TestAppendCompactSize(t *testing.T) {
+	for _, n := range []uint64{0, 1, 0xfc, 0xfd, 0xffff, 0x10000, 0xffffffff, 0x100000000, ^uint64(0)} {
+		var buf bytes.Buffer
+		_ = wire.WriteVarInt(&buf, 0, n)
+		if got := appendCompactSize(nil, n); !bytes.Equal(got, buf.Bytes()) {
+			t.Errorf("CompactSize(%d) = %x, want %x", n, got, buf.Bytes())
+		}
+	}
+}
+
+// BIP34 pushes as Core builds them (CScript() << nHeight).
+func TestBIP34Push(t *testing.T) {
+	for _, c := range []struct {
+		height int32
+		hex    string
+	}{
+		{1, "51"}, {16, "60"}, {17, "0111"}, {127, "017f"}, {128, "028000"}, {255, "02ff00"},
+		{256, "020001"}, {227931, "035b7a03"}, {8388608, "0400008000"},
+	} {
+		script := mustHex(t, c.hex+"deadbeef")
+		if !hasBIP34Push(script, c.height) {
+			t.Errorf("height %d: %s not recognized", c.height, c.hex)
+		}
+		if hasBIP34Push(script, c.height+1) {
+			t.Errorf("height %d: %s accepted for %d", c.height, c.hex, c.height+1)
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
-	"github.com/btcsuite/btcd/wire"
 )
 
 // Outpoint names a transaction output: the txid in internal byte order and
@@ -154,12 +153,13 @@ func appendMuHashElement(dst []byte, op *Outpoint, c *Coin) []byte {
 
 // appendCompactSize appends Bitcoin's CompactSize length prefix.
 func appendCompactSize(dst []byte, n uint64) []byte {
-	var buf [9]byte
-	w := sliceWriter{buf: buf[:0]}
-	_ = wire.WriteVarInt(&w, 0, n)
-	return append(dst, w.buf...)
+	switch {
+	case n < 0xfd:
+		return append(dst, byte(n))
+	case n <= 0xffff:
+		return binary.LittleEndian.AppendUint16(append(dst, 0xfd), uint16(n))
+	case n <= 0xffffffff:
+		return binary.LittleEndian.AppendUint32(append(dst, 0xfe), uint32(n))
+	}
+	return binary.LittleEndian.AppendUint64(append(dst, 0xff), n)
 }
-
-type sliceWriter struct{ buf []byte }
-
-func (w *sliceWriter) Write(p []byte) (int, error) { w.buf = append(w.buf, p...); return len(p), nil }

@@ -58,6 +58,9 @@ func TestDeterminism(t *testing.T) {
 		if err := e.Close(); err != nil {
 			t.Fatal(err)
 		}
+		if ms, ok := s.(*memstore.Store); ok && ms.HintTooSmall() > 0 {
+			t.Fatalf("%s: %d flushes wrote more than their batch size hint", v.name, ms.HintTooSmall())
+		}
 		d, n, err := utxo.ContentDigest(s)
 		if err != nil {
 			t.Fatal(err)

@@ -41,6 +41,7 @@ func (e *Engine) Disconnect() (*BlockStats, error) {
 		return nil, err
 	}
 	want := prev.MuHash
+	e.cx.height = height
 	// Pass 1: load every coin the block created and the counters. A
 	// created coin is in the set, since later blocks are already
 	// disconnected, unless a later transaction of this block spent it: then
@@ -139,6 +140,10 @@ func (e *Engine) Disconnect() (*BlockStats, error) {
 	}
 	e.totals = prev.Totals
 	e.state.TipHeight, e.state.TipHash = height-1, prev.Hash
+	if e.state.NonBIP34Height == height {
+		// It was the lowest such block and the tip: none remain.
+		e.state.NonBIP34Height = 0
+	}
 	e.sinceFlush++
 	stats := rec.Stats
 	if err := e.maybeFlush(); err != nil {

@@ -86,8 +86,9 @@ type Engine struct {
 }
 
 type acctEntry struct {
-	s     AddrStats
-	dirty bool
+	s       AddrStats
+	touched int32 // height of the last block that loaded or changed it, for eviction
+	dirty   bool
 }
 
 // acctEntryBytes estimates one script-hash cache entry's memory.
@@ -224,6 +225,18 @@ func decodeHeader(raw []byte) (*wire.BlockHeader, error) {
 		return nil, malformedf("header: %v", err)
 	}
 	return &h, nil
+}
+
+// setRecord makes rec the pending record of height, replacing a pending
+// delete of the flushed one (a height disconnected and connected again
+// between flushes), so each key is written once per flush.
+func (e *Engine) setRecord(height int32, rec *BlockRecord) {
+	k := string(heightKey(tagBlock, height))
+	if old, ok := e.overlay[k]; ok {
+		e.overlayBytes -= int64(len(k)) + 48 + int64(len(old.v))
+		delete(e.overlay, k)
+	}
+	e.pendingRecs[height] = rec
 }
 
 // record returns the block record at height, unflushed ones included. The

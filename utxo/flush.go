@@ -1,8 +1,12 @@
 package utxo
 
 import (
+	"bytes"
+	"cmp"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
+	"slices"
 )
 
 // Flush writes every change since the last flush to the store in one
@@ -35,51 +39,8 @@ func (e *Engine) flush() error {
 	if !e.state.HasTip && len(e.cache.m) == 0 && len(e.overlay) == 0 {
 		return nil // nothing was ever connected: leave an empty store empty
 	}
-	batch := e.db.NewBatch()
-	var kb, vb []byte
-	for op, ent := range e.cache.m {
-		if ent.flags&flagDirty == 0 {
-			continue
-		}
-		script := e.cache.script(&ent)
-		sh := sha256.Sum256(script)
-		kb = appendCoinKey(kb[:0], &op)
-		ik := appendAddrUTXOKey(nil, &sh, &op)
-		if ent.flags&flagSpent != 0 {
-			batch.Delete(kb)
-			batch.Delete(ik)
-			continue
-		}
-		c := e.cache.coin(&ent)
-		vb = appendCoin(vb[:0], &c)
-		batch.Put(kb, vb)
-		batch.Put(ik, addrUTXOValue(&c))
-	}
-	for sh, ent := range e.accts {
-		if !ent.dirty {
-			continue
-		}
-		if ent.s.FundedCount == 0 {
-			// Nothing left that a reorg could have created: the key goes,
-			// so a connect then disconnect leaves no trace.
-			batch.Delete(addrStatsKey(&sh))
-		} else {
-			batch.Put(addrStatsKey(&sh), ent.s.encode())
-		}
-	}
-	for k, v := range e.overlay {
-		if v.del {
-			batch.Delete([]byte(k))
-		} else {
-			batch.Put([]byte(k), v.v)
-		}
-	}
-	for h, r := range e.pendingRecs {
-		batch.Put(heightKey(tagBlock, h), r.encode())
-	}
-	acc := e.hasher.current()
-	e.state.MuHash = acc.Bytes()
-	batch.Put(stateKey(), e.state.encode())
+	batch := e.db.NewBatch(e.batchSizeHint())
+	e.fillBatch(batch)
 	if err := e.db.Write(batch, true); err != nil {
 		e.failed = fmt.Errorf("flush: %w", err)
 		return e.failed
@@ -88,18 +49,228 @@ func (e *Engine) flush() error {
 	return nil
 }
 
-// afterFlush marks everything clean and, when over budget, drops the
-// caches.
+// fillBatch puts every pending change into batch in ascending key order.
+// goleveldb inserts a batch into a skiplist one record at a time; sorted
+// input keeps each insertion's search path in cache and makes a
+// multi-million-record flush about four times faster than random order.
+func (e *Engine) fillBatch(batch Batch) {
+	// The small tables (headers, hashes, records, undo, times, state) are
+	// few enough to sort as byte strings.
+	small := make([]kv, 0, len(e.overlay)+len(e.pendingRecs)+1)
+	for k, v := range e.overlay {
+		small = append(small, kv{[]byte(k), v.v, v.del})
+	}
+	for h, r := range e.pendingRecs {
+		small = append(small, kv{heightKey(tagBlock, h), r.encode(), false})
+	}
+	acc := e.hasher.current()
+	e.state.MuHash = acc.Bytes()
+	small = append(small, kv{stateKey(), e.state.encode(), false})
+	slices.SortFunc(small, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
+
+	// The large tables are emitted where their tag falls among the small
+	// ones: 'a' (script-hash counters), 'c' (coins), 's' (script-hash
+	// index). The index records are prepared on another goroutine while the
+	// counters and coins are written: both only read the caches.
+	dirty := e.dirtyCoins()
+	index := make(chan []byte, 1)
+	go func() { index <- e.encodeIndex(dirty) }()
+	large := []struct {
+		tag  byte
+		emit func(Batch)
+	}{
+		{tagAddrStats, e.putAccts},
+		{tagCoin, func(b Batch) { e.putCoins(b, dirty) }},
+		{tagAddrUTXO, func(b Batch) { putEncoded(b, <-index) }},
+	}
+	li := 0
+	for _, r := range small {
+		for li < len(large) && large[li].tag < r.k[0] {
+			large[li].emit(batch)
+			li++
+		}
+		if r.del {
+			batch.Delete(r.k)
+		} else {
+			batch.Put(r.k, r.v)
+		}
+	}
+	for ; li < len(large); li++ {
+		large[li].emit(batch)
+	}
+}
+
+type kv struct {
+	k, v []byte
+	del  bool
+}
+
+// dirtyCoin is a cache entry to write at a flush.
+type dirtyCoin struct {
+	op  Outpoint
+	ent cacheEntry
+}
+
+// dirtyCoins returns the dirty cache entries in coin-key order: txid bytes,
+// then index (VARINT preserves numeric order).
+func (e *Engine) dirtyCoins() []dirtyCoin {
+	out := make([]dirtyCoin, 0, len(e.cache.m))
+	for op, ent := range e.cache.m {
+		if ent.flags&flagDirty != 0 {
+			out = append(out, dirtyCoin{op, ent})
+		}
+	}
+	refs := make([]prefixRef, len(out))
+	for i := range out {
+		refs[i] = prefixRef{binary.BigEndian.Uint64(out[i].op.Hash[:8]), uint32(i)}
+	}
+	sortByPrefix(refs)
+	sortRuns(refs, func(a, b uint32) bool { return cmpOutpoint(out[a].op, out[b].op) < 0 })
+	sorted := make([]dirtyCoin, len(out))
+	for i, r := range refs {
+		sorted[i] = out[r.i]
+	}
+	return sorted
+}
+
+// cmpOutpoint orders outpoints as their coin keys sort.
+func cmpOutpoint(a, b Outpoint) int {
+	if c := bytes.Compare(a.Hash[:], b.Hash[:]); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Index, b.Index)
+}
+
+func (e *Engine) putCoins(batch Batch, dirty []dirtyCoin) {
+	var kb, vb []byte
+	for i := range dirty {
+		d := &dirty[i]
+		kb = appendCoinKey(kb[:0], &d.op)
+		if d.ent.flags&flagSpent != 0 {
+			batch.Delete(kb)
+			continue
+		}
+		c := e.cache.coin(&d.ent)
+		vb = appendCoin(vb[:0], &c)
+		batch.Put(kb, vb)
+	}
+}
+
+// encodeIndex prepares the script-hash index changes of the dirty coins,
+// in key order: an entry for each unspent one, a delete for each spent
+// one. Records are flag ‖ key length ‖ key ‖ value length ‖ value.
+func (e *Engine) encodeIndex(dirty []dirtyCoin) []byte {
+	shs := make([][32]byte, len(dirty))
+	refs := make([]prefixRef, len(dirty))
+	for i := range dirty {
+		shs[i] = sha256.Sum256(e.cache.script(&dirty[i].ent))
+		refs[i] = prefixRef{binary.BigEndian.Uint64(shs[i][:8]), uint32(i)}
+	}
+	sortByPrefix(refs)
+	sortRuns(refs, func(a, b uint32) bool {
+		if c := bytes.Compare(shs[a][:], shs[b][:]); c != 0 {
+			return c < 0
+		}
+		return cmpOutpoint(dirty[a].op, dirty[b].op) < 0
+	})
+	out := make([]byte, 0, len(dirty)*(3+2+32+32+5+14))
+	var kb []byte
+	for _, r := range refs {
+		d := &dirty[r.i]
+		kb = appendAddrUTXOKey(kb[:0], &shs[r.i], &d.op)
+		if d.ent.flags&flagSpent != 0 {
+			out = append(out, 1, byte(len(kb)))
+			out = append(out, kb...)
+			out = append(out, 0)
+			continue
+		}
+		c := e.cache.coin(&d.ent)
+		v := addrUTXOValue(&c)
+		out = append(out, 0, byte(len(kb)))
+		out = append(out, kb...)
+		out = append(out, byte(len(v)))
+		out = append(out, v...)
+	}
+	return out
+}
+
+// putEncoded adds records prepared by encodeIndex to batch.
+func putEncoded(batch Batch, recs []byte) {
+	for len(recs) > 0 {
+		del, kl := recs[0] == 1, int(recs[1])
+		k := recs[2 : 2+kl]
+		vl := int(recs[2+kl])
+		v := recs[3+kl : 3+kl+vl]
+		recs = recs[3+kl+vl:]
+		if del {
+			batch.Delete(k)
+		} else {
+			batch.Put(k, v)
+		}
+	}
+}
+
+func (e *Engine) putAccts(batch Batch) {
+	var shs [][32]byte
+	for sh, ent := range e.accts {
+		if ent.dirty {
+			shs = append(shs, sh)
+		}
+	}
+	refs := make([]prefixRef, len(shs))
+	for i := range shs {
+		refs[i] = prefixRef{binary.BigEndian.Uint64(shs[i][:8]), uint32(i)}
+	}
+	sortByPrefix(refs)
+	sortRuns(refs, func(a, b uint32) bool { return bytes.Compare(shs[a][:], shs[b][:]) < 0 })
+	for _, r := range refs {
+		sh := &shs[r.i]
+		ent := e.accts[*sh]
+		if ent.s.FundedCount == 0 {
+			// Nothing left that a reorg could have created: the key goes,
+			// so a connect then disconnect leaves no trace.
+			batch.Delete(addrStatsKey(sh))
+		} else {
+			batch.Put(addrStatsKey(sh), ent.s.encode())
+		}
+	}
+}
+
+// batchSizeHint bounds the bytes of the next flush's batch from above, so
+// the store can allocate it once. Each record costs its key and value plus
+// a type byte and two length varints.
+func (e *Engine) batchSizeHint() int {
+	const rec = 1 + 2*5
+	const coinKey = 2 + 32 + 5
+	const addrKey = 2 + 32 + 32 + 5
+	n := 0
+	for _, ent := range e.cache.m {
+		if ent.flags&flagDirty == 0 {
+			continue
+		}
+		// Coin value: height ≤ 5 bytes, amount ≤ 9, script kind ≤ 2, plus
+		// the script; index value: height and amount, ≤ 14.
+		n += 2*rec + coinKey + addrKey + 20 + int(ent.slen) + 15
+	}
+	for _, ent := range e.accts {
+		if ent.dirty {
+			n += rec + 2 + 32 + 5*10
+		}
+	}
+	for k, v := range e.overlay {
+		n += rec + len(k) + len(v.v)
+	}
+	n += len(e.pendingRecs)*(rec+6+256) + rec + 1024
+	return n
+}
+
+// afterFlush marks everything clean and, when the caches hold more than
+// the budget allows between flushes, evicts the oldest entries.
 func (e *Engine) afterFlush() {
 	clear(e.overlay)
 	e.overlayBytes = 0
 	clear(e.pendingRecs)
 	e.sinceFlush = 0
-	if e.memBytes() > e.cfg.CacheBytes/2 {
-		e.cache.clear()
-		e.accts = make(map[[32]byte]acctEntry)
-		return
-	}
 	for op, ent := range e.cache.m {
 		switch {
 		case ent.flags&flagSpent != 0:
@@ -115,6 +286,54 @@ func (e *Engine) afterFlush() {
 			e.accts[sh] = ent
 		}
 	}
+	if e.memBytes() > e.cfg.CacheBytes*7/10 {
+		e.evict(e.cfg.CacheBytes / 2)
+	}
+}
+
+// evict keeps the most recent cache entries that fit in target bytes and
+// drops the rest: coins by creation height, script-hash counters by the
+// height that last touched them. Most spends are of recent outputs, so
+// recent coins are the ones worth keeping. The coin arena is rebuilt from
+// the kept entries, which reclaims the space of everything dropped.
+func (e *Engine) evict(target int64) {
+	byHeight := map[int32]int64{}
+	for _, ent := range e.cache.m {
+		byHeight[ent.height] += entryOverhead + int64(ent.slen)
+	}
+	for _, ent := range e.accts {
+		byHeight[ent.touched] += acctEntryBytes
+	}
+	heights := make([]int32, 0, len(byHeight))
+	for h := range byHeight {
+		heights = append(heights, h)
+	}
+	slices.Sort(heights)
+	keepFrom := int32(1<<31 - 1)
+	var sum int64
+	for i := len(heights) - 1; i >= 0; i-- {
+		if sum+byHeight[heights[i]] > target {
+			break
+		}
+		sum += byHeight[heights[i]]
+		keepFrom = heights[i]
+	}
+	old := e.cache
+	e.cache = newCoinCache()
+	for op, ent := range old.m {
+		if ent.height >= keepFrom {
+			c := old.coin(&ent)
+			e.cache.insertClean(&op, &c)
+		}
+	}
+	// A Go map never shrinks, so the counters are copied into a new one.
+	kept := make(map[[32]byte]acctEntry)
+	for sh, ent := range e.accts {
+		if ent.touched >= keepFrom {
+			kept[sh] = ent
+		}
+	}
+	e.accts = kept
 }
 
 // addrUTXOValue is the value of a script-hash index entry:

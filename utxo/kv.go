@@ -36,7 +36,11 @@ type Batch interface {
 // Store is a key-value store the engine owns.
 type Store interface {
 	KVReader
-	NewBatch() Batch
+	// NewBatch returns an empty batch. sizeHint estimates the bytes of keys
+	// and values it will hold (plus a few per entry), so an implementation
+	// can allocate once: a flush after a large import is a single batch of
+	// gigabytes, and growing it step by step would copy it many times.
+	NewBatch(sizeHint int) Batch
 	// Write applies the batch atomically: after a crash at any instant,
 	// either all of it or none of it is visible. With sync, it returns only
 	// once the batch is durable.

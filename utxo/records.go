@@ -219,6 +219,11 @@ type State struct {
 	TipHeight  int32
 	TipHash    chainhash.Hash
 	BaseHeight int32 // 0, or the height a seeded store starts at
+	// NonBIP34Height is the lowest height whose coinbase does not start
+	// with its BIP34 height push (a seeded store counts its base), or 0 if
+	// every coinbase since genesis does: then no two coinbases can be equal,
+	// so no transaction can repeat and BIP30's lookups can be skipped.
+	NonBIP34Height int32
 	// MuHash is the normalized accumulator of the set (numerator ×
 	// denominator⁻¹ mod 2³⁰⁷²−1103717), 384 bytes little-endian.
 	MuHash [384]byte
@@ -233,13 +238,14 @@ type State struct {
 //	has tip   1     00 or 01
 //	tip       36    u32be(height) ‖ hash
 //	base      4     u32be(base height)
+//	non-bip34 4     u32be(lowest height without a BIP34 coinbase, 0 if none)
 //	muhash    384   normalized accumulator, little-endian
 const stateSchema = 1
 
 var stateMagic = []byte("SNUS")
 
 func (s *State) encode() []byte {
-	b := make([]byte, 0, 4+1+1+len(s.Network)+1+36+4+384)
+	b := make([]byte, 0, 4+1+1+len(s.Network)+1+36+8+384)
 	b = append(b, stateMagic...)
 	b = append(b, stateSchema)
 	b = putVLQ(b, uint64(len(s.Network)))
@@ -252,6 +258,7 @@ func (s *State) encode() []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(s.TipHeight))
 	b = append(b, s.TipHash[:]...)
 	b = binary.BigEndian.AppendUint32(b, uint32(s.BaseHeight))
+	b = binary.BigEndian.AppendUint32(b, uint32(s.NonBIP34Height))
 	return append(b, s.MuHash[:]...)
 }
 
@@ -271,6 +278,7 @@ func decodeState(b []byte) (*State, error) {
 	flag := d.bytes(1)
 	tip := d.bytes(36)
 	base := d.bytes(4)
+	nonBIP34 := d.bytes(4)
 	mh := d.bytes(384)
 	if d.err != nil {
 		return nil, malformedf("state record: %v", d.err)
@@ -285,7 +293,8 @@ func decodeState(b []byte) (*State, error) {
 	s.TipHeight = int32(binary.BigEndian.Uint32(tip))
 	copy(s.TipHash[:], tip[4:])
 	s.BaseHeight = int32(binary.BigEndian.Uint32(base))
-	if s.TipHeight < 0 || s.BaseHeight < 0 {
+	s.NonBIP34Height = int32(binary.BigEndian.Uint32(nonBIP34))
+	if s.TipHeight < 0 || s.BaseHeight < 0 || s.NonBIP34Height < 0 {
 		return nil, malformedf("state record: negative height")
 	}
 	copy(s.MuHash[:], mh)

@@ -186,3 +186,59 @@ func TestRejections(t *testing.T) {
 	// And a valid block still connects afterwards.
 	connectMsgs(t, e, []*node{b.child(cur, 3)})
 }
+
+// TestBIP30 repeats a coinbase. While the earlier copy has an unspent
+// output the repeat is rejected (ErrOverwriteTx); once all its outputs are
+// spent BIP30 allows it, the coin comes back with the new height, and
+// disconnecting the repeat restores the store byte for byte.
+func TestBIP30(t *testing.T) {
+	p := testParams()
+	b := newBuilder(t, p, 30)
+	s := memstore.New()
+	e := openEngine(t, s, utxo.Config{Params: p})
+	cur := b.genesis
+	chain := []*node{cur}
+	for i := 0; i < 3; i++ {
+		cur = b.child(cur, 0)
+		chain = append(chain, cur)
+	}
+	connectMsgs(t, e, chain)
+	early := chain[1].msg.Transactions[0] // coinbase of height 1, one output
+	earlyOp := utxo.Outpoint{Hash: early.TxHash(), Index: 0}
+	if _, ok := cur.coins[earlyOp]; !ok {
+		t.Fatal("test setup: the early coinbase output is not unspent")
+	}
+	before := flushedDigest(t, e, s)
+	dup := b.assembleWith(cur, early.Copy(), nil)
+	_, err := e.Connect(toBlock(t, dup))
+	wantRule(t, err, utxo.ErrOverwriteTx)
+	if flushedDigest(t, e, s) != before {
+		t.Fatal("rejected repeat changed the store")
+	}
+
+	// Spend the early coinbase, then repeat it: allowed.
+	spend := wire.NewMsgTx(2)
+	spend.AddTxIn(wire.NewTxIn(&wire.OutPoint{Hash: earlyOp.Hash, Index: 0}, nil, nil))
+	spend.AddTxOut(wire.NewTxOut(early.TxOut[0].Value, []byte{0x51}))
+	spender := nodeFor(cur, b.assemble(cur, []*wire.MsgTx{spend}, p.Subsidy(cur.height+1)))
+	connectMsgs(t, e, []*node{spender})
+	mid := flushedDigest(t, e, s)
+	repeat := nodeFor(spender, b.assembleWith(spender, early.Copy(), nil))
+	connectMsgs(t, e, []*node{repeat})
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := utxo.NewReader(s).Coin(earlyOp)
+	if err != nil || c.Height != repeat.height || !c.Coinbase {
+		t.Fatalf("repeated coinbase output: %+v, %v", c, err)
+	}
+	if digestOf(t, s) != freshDigest(t, p, repeat) {
+		t.Fatal("store differs from a fresh import of the same chain")
+	}
+	if _, err := e.Disconnect(); err != nil {
+		t.Fatal(err)
+	}
+	if flushedDigest(t, e, s) != mid {
+		t.Fatal("disconnecting the repeat did not restore the store")
+	}
+}

@@ -108,6 +108,9 @@ func TestReorgRandomized(t *testing.T) {
 		if err := e.Close(); err != nil {
 			t.Fatal(err)
 		}
+		if s.HintTooSmall() > 0 {
+			t.Fatalf("seed %d: %d flushes wrote more than their batch size hint", seed, s.HintTooSmall())
+		}
 		t.Logf("seed %d: height %d, %d reorgs, %d rejected blocks", seed, cur.height, reorgs, rejects)
 	}
 }

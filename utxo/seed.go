@@ -103,9 +103,11 @@ func (e *Engine) Seed(base SeedBase, coins []SeedCoin) error {
 		rec.Stats.Time = uint32(base.Header.Timestamp.Unix())
 	}
 	e.put(hashHeightKey(&hash), binary.BigEndian.AppendUint32(nil, uint32(base.Height)))
-	e.pendingRecs[base.Height] = rec
+	e.setRecord(base.Height, rec)
 	e.hasher.submit(job)
 	e.totals = *t
 	e.state.HasTip, e.state.TipHeight, e.state.TipHash, e.state.BaseHeight = true, base.Height, hash, base.Height
+	// The coinbases below the base are unknown: keep the BIP30 lookups.
+	e.state.NonBIP34Height = max(base.Height, 1)
 	return e.flush()
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -75,22 +76,24 @@ func storeDigest(t *testing.T, dir string) ([32]byte, int) {
 }
 
 // TestImportKilledRepeatedly kills a real import process with SIGKILL at
-// random instants (flushing every three blocks with a 1 MiB cache, so the
-// import is slow and many kills land inside a flush), restarts it each time, and requires that every interrupted store
+// random instants (flushing, with fsync, after every block with a 1 MiB
+// cache, so the import is slow and many kills land inside a flush),
+// restarts it each time, and requires that every interrupted store
 // opens consistently and that the finished store is byte-identical to an
 // uninterrupted import: same MuHash at every height, same everything.
 func TestImportKilledRepeatedly(t *testing.T) {
 	src := writeMainnetBlk(t)
 	refDir := filepath.Join(t.TempDir(), "ref")
+	const stop = 14131
 	if _, err := importer.Run(context.Background(), importer.Config{StoreDir: refDir, Sources: []string{src},
-		Params: utxo.MainNet()}); err != nil {
+		Params: utxo.MainNet(), StopHeight: stop}); err != nil {
 		t.Fatal(err)
 	}
 	want, keys := storeDigest(t, refDir)
 
-	home := t.TempDir()
-	args := []string{"import", "--home", home, "--network", "mainnet", "--flush-interval", "3", "--cache-mb", "1", "--log-level", "warn", src}
-	run := func() *exec.Cmd {
+	run := func(home string) *exec.Cmd {
+		args := []string{"import", "--home", home, "--network", "mainnet", "--flush-interval", "1", "--cache-mb", "1",
+			"--stop-height", strconv.Itoa(stop), "--log-level", "warn", src}
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
 		cmd.Env = append(os.Environ(), helperEnv+"="+strings.Join(args, "\x1f"))
 		cmd.Stderr = os.Stderr
@@ -99,26 +102,43 @@ func TestImportKilledRepeatedly(t *testing.T) {
 		}
 		return cmd
 	}
+	timed := func(home string) time.Duration {
+		start := time.Now()
+		if err := run(home).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	// Calibrate: how long a whole import takes, and how long a run that
+	// finds nothing to do takes (process start, open, index).
+	scratch := t.TempDir()
+	full := timed(scratch)
+	startup := timed(scratch)
 	kills := 25
 	if testing.Short() {
 		kills = 8
 	}
 	rng := rand.New(rand.NewPCG(2026, 11))
+	home := t.TempDir()
 	dir := filepath.Join(home, "data", "utxo")
 	killed, finished := 0, 0
 	for i := 0; i < kills; i++ {
-		cmd := run()
+		cmd := run(home)
 		wait := make(chan error, 1)
 		go func() { wait <- cmd.Wait() }()
+		// Short runs: some die while starting (opening and recovering the
+		// store, indexing), most mid-import, at many points of the chain,
+		// and the kills never run out of work to interrupt.
+		delay := 20*time.Millisecond + time.Duration(rng.Int64N(int64(full)/(2*int64(kills))+1))
 		select {
 		case err := <-wait:
-			// It finished before the kill: that's fine, it just means the
-			// store is complete; later runs find nothing to do.
+			// It finished before the kill: the store is complete and
+			// later runs find nothing to do.
 			if err != nil {
 				t.Fatalf("run %d failed: %v", i, err)
 			}
 			finished++
-		case <-time.After(time.Duration(50+rng.IntN(450)) * time.Millisecond):
+		case <-time.After(delay):
 			_ = cmd.Process.Signal(syscall.SIGKILL)
 			<-wait
 			killed++
@@ -127,16 +147,16 @@ func TestImportKilledRepeatedly(t *testing.T) {
 			storeDigest(t, dir) // must open: the consistency marker holds
 		}
 	}
-	cmd := run()
-	if err := cmd.Wait(); err != nil {
+	if err := run(home).Wait(); err != nil {
 		t.Fatalf("final run: %v", err)
 	}
 	if killed < kills*3/4 {
-		t.Fatalf("only %d of %d runs were killed mid-import: the test did not test much", killed, kills)
+		t.Fatalf("only %d of %d runs were killed mid-import (full %v, startup %v): the test did not test much", killed, kills, full, startup)
 	}
 	got, n := storeDigest(t, dir)
 	if got != want || n != keys {
 		t.Fatalf("after %d kills the store differs from an uninterrupted import (%d keys vs %d)", killed, n, keys)
 	}
-	t.Logf("%d kills, %d runs finished before their kill; store identical (%d keys)", killed, finished, keys)
+	t.Logf("full import %v, startup %v; %d kills, %d runs finished before their kill; store identical (%d keys)",
+		full.Round(time.Millisecond), startup.Round(time.Millisecond), killed, finished, keys)
 }

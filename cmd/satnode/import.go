@@ -1,11 +1,26 @@
 package main
 
 import (
+	"os"
+	"runtime/debug"
+
 	"github.com/spf13/cobra"
 
 	"github.com/satnode/satnode/node/importer"
 	"github.com/satnode/satnode/utxo"
 )
+
+// setMemoryLimit gives the Go runtime a soft memory limit of the coin
+// cache budget plus room for goleveldb (block cache, memtables, a flush's
+// batch) and the read-ahead pipeline, unless GOMEMLIMIT is set. Without it
+// the garbage collector lets the heap grow to twice the live data, so a
+// 256 MiB cache could take 2 GiB of RAM.
+func setMemoryLimit(cacheBytes int64) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(cacheBytes*3/2 + 768<<20)
+}
 
 func newImportCmd(g *globals) *cobra.Command {
 	var (
@@ -31,6 +46,7 @@ store is left consistent and the next run resumes where this one stopped.`,
 			if err != nil {
 				return err
 			}
+			setMemoryLimit(cacheMB << 20)
 			_, err = importer.Run(cmd.Context(), importer.Config{
 				StoreDir: g.storeDir(), Sources: args, Params: params,
 				CacheBytes: cacheMB << 20, FlushInterval: flushInt, UndoDepth: undo,

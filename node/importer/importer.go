@@ -102,7 +102,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.StoreDir), 0o755); err != nil {
 		return nil, err
 	}
-	store, err := leveldbstore.Open(cfg.StoreDir, leveldbstore.Options{})
+	store, err := leveldbstore.Open(cfg.StoreDir, leveldbstore.Options{BlockCacheBytes: dbCacheFor(cfg.CacheBytes)})
 	if err != nil {
 		return nil, err
 	}
@@ -282,6 +282,17 @@ func decodePipeline(ctx context.Context, stream *blkfile.Stream, p *utxo.Params,
 		}
 	}()
 	return ordered
+}
+
+// dbCacheFor sizes goleveldb's block cache for a coin-cache budget: half
+// of it, between 32 and 256 MiB. A small coin cache means more reads from
+// the store, and those are only fast when the tables' filters and indexes
+// stay cached.
+func dbCacheFor(cacheBytes int64) int {
+	if cacheBytes == 0 {
+		cacheBytes = utxo.DefaultCacheBytes
+	}
+	return int(min(max(cacheBytes/2, 32<<20), 256<<20))
 }
 
 type storeSummary struct {

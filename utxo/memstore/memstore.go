@@ -15,9 +15,10 @@ import (
 
 // Store is an in-memory utxo.Store.
 type Store struct {
-	mu     sync.RWMutex
-	m      map[string][]byte
-	closed bool
+	mu         sync.RWMutex
+	m          map[string][]byte
+	closed     bool
+	shortHints int
 }
 
 // New returns an empty store.
@@ -90,14 +91,35 @@ type op struct {
 	del      bool
 }
 
-type batch struct{ ops []op }
+type batch struct {
+	ops  []op
+	hint int
+	size int // bytes the way goleveldb counts them: type, two varints, key, value
+}
 
-func (b *batch) Put(k, v []byte) { b.ops = append(b.ops, op{key: bytes.Clone(k), val: bytes.Clone(v)}) }
-func (b *batch) Delete(k []byte) { b.ops = append(b.ops, op{key: bytes.Clone(k), del: true}) }
-func (b *batch) Len() int        { return len(b.ops) }
+func (b *batch) Put(k, v []byte) {
+	b.ops = append(b.ops, op{key: bytes.Clone(k), val: bytes.Clone(v)})
+	b.size += 1 + 2*5 + len(k) + len(v)
+}
+
+func (b *batch) Delete(k []byte) {
+	b.ops = append(b.ops, op{key: bytes.Clone(k), del: true})
+	b.size += 1 + 5 + len(k)
+}
+
+func (b *batch) Len() int { return len(b.ops) }
 
 // NewBatch implements utxo.Store.
-func (s *Store) NewBatch() utxo.Batch { return &batch{} }
+func (s *Store) NewBatch(sizeHint int) utxo.Batch { return &batch{hint: sizeHint} }
+
+// HintTooSmall reports how many written batches held more bytes than their
+// size hint promised: the engine's hints must be upper bounds, or
+// goleveldb's quadratic batch growth comes back.
+func (s *Store) HintTooSmall() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.shortHints
+}
 
 // Write implements utxo.Store; the lock makes the batch atomic to readers.
 func (s *Store) Write(b utxo.Batch, _ bool) error {
@@ -109,6 +131,9 @@ func (s *Store) Write(b utxo.Batch, _ bool) error {
 	defer s.mu.Unlock()
 	if s.closed {
 		return errClosed
+	}
+	if mb.size > mb.hint {
+		s.shortHints++
 	}
 	for _, o := range mb.ops {
 		if o.del {

@@ -22,7 +22,7 @@ func Run(t *testing.T, open func(t *testing.T) utxo.Store) {
 	})
 	t.Run("BatchPutDelete", func(t *testing.T) {
 		s := open(t)
-		b := s.NewBatch()
+		b := s.NewBatch(0)
 		b.Put([]byte("a"), []byte("1"))
 		b.Put([]byte("b"), []byte("2"))
 		b.Delete([]byte("c"))
@@ -31,7 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) utxo.Store) {
 		}
 		write(t, s, b)
 		expect(t, s, "a", "1")
-		b = s.NewBatch()
+		b = s.NewBatch(0)
 		b.Delete([]byte("a"))
 		b.Put([]byte("b"), []byte("3"))
 		write(t, s, b)
@@ -41,7 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) utxo.Store) {
 	t.Run("BatchCopiesArguments", func(t *testing.T) {
 		// The engine reuses key and value buffers after Put.
 		s := open(t)
-		b := s.NewBatch()
+		b := s.NewBatch(0)
 		k, v := []byte("key"), []byte("val")
 		b.Put(k, v)
 		k[0], v[0] = 'X', 'X'
@@ -50,7 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) utxo.Store) {
 	})
 	t.Run("GetReturnsCallerOwnedCopy", func(t *testing.T) {
 		s := open(t)
-		b := s.NewBatch()
+		b := s.NewBatch(0)
 		b.Put([]byte("k"), []byte("v1"))
 		write(t, s, b)
 		v, _ := s.Get([]byte("k"))
@@ -59,7 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) utxo.Store) {
 	})
 	t.Run("IteratePrefixAndStart", func(t *testing.T) {
 		s := open(t)
-		b := s.NewBatch()
+		b := s.NewBatch(0)
 		for _, k := range []string{"a1", "b3", "b1", "b2", "c1", "b", "ba"} {
 			b.Put([]byte(k), []byte("v"+k))
 		}
@@ -79,7 +79,7 @@ func Run(t *testing.T, open func(t *testing.T) utxo.Store) {
 	})
 	t.Run("SnapshotIsolation", func(t *testing.T) {
 		s := open(t)
-		b := s.NewBatch()
+		b := s.NewBatch(0)
 		b.Put([]byte("k"), []byte("vk"))
 		write(t, s, b)
 		snap, err := s.Snapshot()
@@ -87,7 +87,7 @@ func Run(t *testing.T, open func(t *testing.T) utxo.Store) {
 			t.Fatal(err)
 		}
 		defer snap.Release()
-		b = s.NewBatch()
+		b = s.NewBatch(0)
 		b.Put([]byte("k"), []byte("new"))
 		b.Put([]byte("k2"), []byte("x"))
 		write(t, s, b)
@@ -103,7 +103,7 @@ func Run(t *testing.T, open func(t *testing.T) utxo.Store) {
 		// check a batch bigger than typical memtables stays atomic and
 		// complete.
 		s := open(t)
-		b := s.NewBatch()
+		b := s.NewBatch(0)
 		val := bytes.Repeat([]byte{7}, 100)
 		const n = 200_000
 		for i := 0; i < n; i++ {
