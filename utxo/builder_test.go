@@ -298,3 +298,7 @@ func (b *builder) invalidChild(parent *node, rng *rand.Rand) *wire.MsgBlock {
 		return b.assemble(parent, txs, subsidy)
 	}
 }
+
+func chainhashDouble(b []byte) [32]byte {
+	return chainhash.DoubleHashH(b)
+}

@@ -3,7 +3,6 @@ package utxo
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -17,36 +16,35 @@ type connectScratch struct {
 	spentSet map[Outpoint]struct{}
 	created  map[Outpoint]outRef
 	spends   []spendRec
-	outShs   [][32]byte
+	outAccts []int32 // counter slots of the outputs added, in order
 	undo     undoBuilder
 	vouts    []uint32
 	undoOps  []Outpoint
 	undoCns  []Coin
-	txShs    [][32]byte
-	shSet    map[[32]byte]struct{}
+	txAccts  []int32
 }
 
 // outRef locates an output created earlier in the block being connected.
 type outRef struct{ tx, out int32 }
 
-// spendRec is one input of the block: the coin it spends and its script
-// hash. The coin's script aliases the cache arena or the block.
+// spendRec is one input of the block: the coin it spends and the slot of
+// its script hash's counters. The coin's script aliases the cache arena or
+// the block.
 type spendRec struct {
 	op   Outpoint
 	coin Coin
-	sh   [32]byte
+	acct int32
 }
 
 func (cx *connectScratch) reset() {
 	if cx.spentSet == nil {
 		cx.spentSet = make(map[Outpoint]struct{})
 		cx.created = make(map[Outpoint]outRef)
-		cx.shSet = make(map[[32]byte]struct{})
 	}
 	clear(cx.spentSet)
 	clear(cx.created)
 	cx.spends = cx.spends[:0]
-	cx.outShs = cx.outShs[:0]
+	cx.outAccts = cx.outAccts[:0]
 	cx.undo.reset()
 }
 
@@ -252,10 +250,12 @@ func (e *Engine) checkInputs(b *Block, height int32, blockTime uint32, skipCoinb
 					return ruleError(ErrInputValueOutOfRange, "transaction %d inputs total more than 21M BTC", i)
 				}
 				cx.spentSet[op] = struct{}{}
-				rec := spendRec{op: op, coin: coin, sh: scriptHash(coin.Script)}
-				if err := e.loadAcct(&rec.sh); err != nil {
+				sh := scriptHash(coin.Script)
+				slot, err := e.loadAcct(&sh)
+				if err != nil {
 					return err
 				}
+				rec := spendRec{op: op, coin: coin, acct: slot}
 				if ct, ok := e.blockTime(coin.Height); ok && blockTime > ct {
 					st.CoinDaysDestroyed = st.CoinDaysDestroyed.Add(mulU64(uint64(coin.Value), uint64(blockTime-ct)))
 				}
@@ -292,10 +292,11 @@ func (e *Engine) checkInputs(b *Block, height int32, blockTime uint32, skipCoinb
 			}
 			cx.created[op] = outRef{int32(i), int32(j)}
 			sh := scriptHash(out.PkScript)
-			if err := e.loadAcct(&sh); err != nil {
+			slot, err := e.loadAcct(&sh)
+			if err != nil {
 				return err
 			}
-			cx.outShs = append(cx.outShs, sh)
+			cx.outAccts = append(cx.outAccts, slot)
 		}
 	}
 	st.Fees = fees
@@ -363,7 +364,7 @@ func (e *Engine) apply(b *Block, height int32, skipCoinbase bool, subsidy int64,
 	k, o := 0, 0
 	for i, tx := range b.Txs {
 		txid := &b.TxIDs[i]
-		cx.vouts, cx.undoOps, cx.undoCns, cx.txShs = cx.vouts[:0], cx.undoOps[:0], cx.undoCns[:0], cx.txShs[:0]
+		cx.vouts, cx.undoOps, cx.undoCns, cx.txAccts = cx.vouts[:0], cx.undoOps[:0], cx.undoCns[:0], cx.txAccts[:0]
 		if i > 0 {
 			for range tx.TxIn {
 				s := &cx.spends[k]
@@ -372,8 +373,8 @@ func (e *Engine) apply(b *Block, height int32, skipCoinbase bool, subsidy int64,
 				cx.undoOps = append(cx.undoOps, s.op)
 				cx.undoCns = append(cx.undoCns, s.coin)
 				job.remove.appendCoin(&s.op, &s.coin)
-				e.acctSpend(&s.sh, s.coin.Value)
-				cx.txShs = append(cx.txShs, s.sh)
+				e.accts.spend(s.acct, s.coin.Value, 1)
+				cx.txAccts = append(cx.txAccts, s.acct)
 				v := s.coin.Value
 				t.TotalPrevoutSpent += v
 				t.TxOuts--
@@ -407,10 +408,10 @@ func (e *Engine) apply(b *Block, height int32, skipCoinbase bool, subsidy int64,
 			e.cache.add(&op, &coin)
 			cx.vouts = append(cx.vouts, uint32(j))
 			job.add.appendCoin(&op, &coin)
-			sh := &cx.outShs[o]
+			slot := cx.outAccts[o]
 			o++
-			e.acctFund(sh, v)
-			cx.txShs = append(cx.txShs, *sh)
+			e.accts.fund(slot, v, 1)
+			cx.txAccts = append(cx.txAccts, slot)
 			if i == 0 {
 				t.TotalCoinbase += v
 			} else {
@@ -422,83 +423,6 @@ func (e *Engine) apply(b *Block, height int32, skipCoinbase bool, subsidy int64,
 			st.SetAdded++
 		}
 		cx.undo.addTx(txid, cx.vouts, cx.undoOps, cx.undoCns)
-		e.countTx(cx.txShs, 1)
-	}
-}
-
-// loadAcct makes sure the script hash's counters are cached, so pass 2
-// needs no I/O.
-func (e *Engine) loadAcct(sh *[32]byte) error {
-	if ent, ok := e.accts[*sh]; ok {
-		ent.touched = e.cx.height
-		e.accts[*sh] = ent
-		return nil
-	}
-	ent := acctEntry{touched: e.cx.height}
-	raw, err := e.db.Get(addrStatsKey(sh))
-	switch {
-	case errors.Is(err, ErrNotFound):
-	case err != nil:
-		return err
-	default:
-		if ent.s, err = decodeAddrStats(raw); err != nil {
-			return corruptf("%v", err)
-		}
-	}
-	e.accts[*sh] = ent
-	return nil
-}
-
-func (e *Engine) acctFund(sh *[32]byte, v int64) {
-	ent := e.accts[*sh]
-	ent.s.FundedCount++
-	ent.s.FundedSum += uint64(v)
-	ent.dirty = true
-	e.accts[*sh] = ent
-}
-
-func (e *Engine) acctSpend(sh *[32]byte, v int64) {
-	ent := e.accts[*sh]
-	ent.s.SpentCount++
-	ent.s.SpentSum += uint64(v)
-	ent.dirty = true
-	e.accts[*sh] = ent
-}
-
-// countTx adds delta to the transaction count of each distinct script hash
-// the transaction touched.
-func (e *Engine) countTx(shs [][32]byte, delta int) {
-	apply := func(sh *[32]byte) {
-		ent := e.accts[*sh]
-		if delta > 0 {
-			ent.s.TxCount++
-		} else {
-			ent.s.TxCount--
-		}
-		ent.dirty = true
-		e.accts[*sh] = ent
-	}
-	if len(shs) <= 8 {
-		for a := range shs {
-			dup := false
-			for c := 0; c < a; c++ {
-				if shs[c] == shs[a] {
-					dup = true
-					break
-				}
-			}
-			if !dup {
-				apply(&shs[a])
-			}
-		}
-		return
-	}
-	set := e.cx.shSet
-	clear(set)
-	for a := range shs {
-		if _, dup := set[shs[a]]; !dup {
-			set[shs[a]] = struct{}{}
-			apply(&shs[a])
-		}
+		e.accts.countTx(cx.txAccts, 1)
 	}
 }

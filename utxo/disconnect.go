@@ -61,10 +61,6 @@ func (e *Engine) Disconnect() (*BlockStats, error) {
 			op := Outpoint{t.txid, v}
 			if c, ok := spentHere[op]; ok {
 				created[i][j] = *c
-				sh := scriptHash(c.Script)
-				if err := e.loadAcct(&sh); err != nil {
-					return nil, err
-				}
 				continue
 			}
 			c, ok, err := e.fetchCoin(&op)
@@ -77,16 +73,27 @@ func (e *Engine) Disconnect() (*BlockStats, error) {
 			// c.Script aliases the cache arena, which stays valid until
 			// the next flush.
 			created[i][j] = c
-			sh := scriptHash(c.Script)
-			if err := e.loadAcct(&sh); err != nil {
-				return nil, err
-			}
 		}
-		for _, s := range t.spent {
-			sh := scriptHash(s.coin.Script)
-			if err := e.loadAcct(&sh); err != nil {
+	}
+	// The counter slots, found now so that pass 2 does no I/O.
+	createdSlots := make([][]int32, len(txs))
+	spentSlots := make([][]int32, len(txs))
+	for i := range txs {
+		for j := range created[i] {
+			sh := scriptHash(created[i][j].Script)
+			slot, err := e.loadAcct(&sh)
+			if err != nil {
 				return nil, err
 			}
+			createdSlots[i] = append(createdSlots[i], slot)
+		}
+		for _, s := range txs[i].spent {
+			sh := scriptHash(s.coin.Script)
+			slot, err := e.loadAcct(&sh)
+			if err != nil {
+				return nil, err
+			}
+			spentSlots[i] = append(spentSlots[i], slot)
 		}
 	}
 	// Pass 2: apply backwards.
@@ -94,33 +101,23 @@ func (e *Engine) Disconnect() (*BlockStats, error) {
 	cx := &e.cx
 	for i := len(txs) - 1; i >= 0; i-- {
 		t := &txs[i]
-		cx.txShs = cx.txShs[:0]
+		cx.txAccts = cx.txAccts[:0]
 		for j := len(t.created) - 1; j >= 0; j-- {
 			op := Outpoint{t.txid, t.created[j]}
 			c := &created[i][j]
 			e.cache.spend(&op)
 			job.remove.appendCoin(&op, c)
-			sh := scriptHash(c.Script)
-			ent := e.accts[sh]
-			ent.s.FundedCount--
-			ent.s.FundedSum -= uint64(c.Value)
-			ent.dirty = true
-			e.accts[sh] = ent
-			cx.txShs = append(cx.txShs, sh)
+			e.accts.fund(createdSlots[i][j], c.Value, -1)
+			cx.txAccts = append(cx.txAccts, createdSlots[i][j])
 		}
 		for j := len(t.spent) - 1; j >= 0; j-- {
 			s := &t.spent[j]
 			e.cache.add(&s.op, &s.coin)
 			job.add.appendCoin(&s.op, &s.coin)
-			sh := scriptHash(s.coin.Script)
-			ent := e.accts[sh]
-			ent.s.SpentCount--
-			ent.s.SpentSum -= uint64(s.coin.Value)
-			ent.dirty = true
-			e.accts[sh] = ent
-			cx.txShs = append(cx.txShs, sh)
+			e.accts.spend(spentSlots[i][j], s.coin.Value, -1)
+			cx.txAccts = append(cx.txAccts, spentSlots[i][j])
 		}
-		e.countTx(cx.txShs, -1)
+		e.accts.countTx(cx.txAccts, -1)
 	}
 	e.hasher.submit(job)
 	if err := e.hasher.wait(); err != nil {

@@ -69,7 +69,7 @@ type Engine struct {
 	hasher *hasher
 
 	cache coinCache
-	accts map[[32]byte]acctEntry
+	accts acctCache
 	// overlay holds writes to the small tables (headers, block hashes, undo
 	// and block records, times) until the flush, so reads see them first.
 	overlay      map[string]overlayVal
@@ -85,15 +85,6 @@ type Engine struct {
 	cx connectScratch
 }
 
-type acctEntry struct {
-	s       AddrStats
-	touched int32 // height of the last block that loaded or changed it, for eviction
-	dirty   bool
-}
-
-// acctEntryBytes estimates one script-hash cache entry's memory.
-const acctEntryBytes = 128
-
 type overlayVal struct {
 	v   []byte
 	del bool
@@ -108,7 +99,7 @@ func Open(db Store, cfg Config) (*Engine, error) {
 	}
 	e := &Engine{
 		cfg: cfg, params: cfg.Params, db: db,
-		cache: newCoinCache(), accts: make(map[[32]byte]acctEntry),
+		cache: newCoinCache(), accts: newAcctCache(),
 		overlay: make(map[string]overlayVal), pendingRecs: make(map[int32]*BlockRecord),
 		times: make(map[int32]uint32),
 	}
@@ -308,5 +299,5 @@ func scriptHash(script []byte) [32]byte { return sha256.Sum256(script) }
 
 // memBytes estimates the memory held for the next flush and in caches.
 func (e *Engine) memBytes() int64 {
-	return e.cache.bytes() + int64(len(e.accts))*acctEntryBytes + e.overlayBytes + int64(len(e.pendingRecs))*256
+	return e.cache.bytes() + e.accts.bytes() + e.overlayBytes + int64(len(e.pendingRecs))*256
 }

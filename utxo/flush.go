@@ -211,27 +211,23 @@ func putEncoded(batch Batch, recs []byte) {
 }
 
 func (e *Engine) putAccts(batch Batch) {
-	var shs [][32]byte
-	for sh, ent := range e.accts {
-		if ent.dirty {
-			shs = append(shs, sh)
+	list := e.accts.list
+	var refs []prefixRef
+	for i := range list {
+		if list[i].dirty {
+			refs = append(refs, prefixRef{binary.BigEndian.Uint64(list[i].sh[:8]), uint32(i)})
 		}
 	}
-	refs := make([]prefixRef, len(shs))
-	for i := range shs {
-		refs[i] = prefixRef{binary.BigEndian.Uint64(shs[i][:8]), uint32(i)}
-	}
 	sortByPrefix(refs)
-	sortRuns(refs, func(a, b uint32) bool { return bytes.Compare(shs[a][:], shs[b][:]) < 0 })
+	sortRuns(refs, func(a, b uint32) bool { return bytes.Compare(list[a].sh[:], list[b].sh[:]) < 0 })
 	for _, r := range refs {
-		sh := &shs[r.i]
-		ent := e.accts[*sh]
+		ent := &list[r.i]
 		if ent.s.FundedCount == 0 {
 			// Nothing left that a reorg could have created: the key goes,
 			// so a connect then disconnect leaves no trace.
-			batch.Delete(addrStatsKey(sh))
+			batch.Delete(addrStatsKey(&ent.sh))
 		} else {
-			batch.Put(addrStatsKey(sh), ent.s.encode())
+			batch.Put(addrStatsKey(&ent.sh), ent.s.encode())
 		}
 	}
 }
@@ -252,8 +248,8 @@ func (e *Engine) batchSizeHint() int {
 		// the script; index value: height and amount, ≤ 14.
 		n += 2*rec + coinKey + addrKey + 20 + int(ent.slen) + 15
 	}
-	for _, ent := range e.accts {
-		if ent.dirty {
+	for i := range e.accts.list {
+		if e.accts.list[i].dirty {
 			n += rec + 2 + 32 + 5*10
 		}
 	}
@@ -280,12 +276,7 @@ func (e *Engine) afterFlush() {
 			e.cache.m[op] = ent
 		}
 	}
-	for sh, ent := range e.accts {
-		if ent.dirty {
-			ent.dirty = false
-			e.accts[sh] = ent
-		}
-	}
+	e.accts.clean()
 	if e.memBytes() > e.cfg.CacheBytes*7/10 {
 		e.evict(e.cfg.CacheBytes / 2)
 	}
@@ -301,8 +292,8 @@ func (e *Engine) evict(target int64) {
 	for _, ent := range e.cache.m {
 		byHeight[ent.height] += entryOverhead + int64(ent.slen)
 	}
-	for _, ent := range e.accts {
-		byHeight[ent.touched] += acctEntryBytes
+	for i := range e.accts.list {
+		byHeight[e.accts.list[i].touched] += acctEntryBytes
 	}
 	heights := make([]int32, 0, len(byHeight))
 	for h := range byHeight {
@@ -326,14 +317,7 @@ func (e *Engine) evict(target int64) {
 			e.cache.insertClean(&op, &c)
 		}
 	}
-	// A Go map never shrinks, so the counters are copied into a new one.
-	kept := make(map[[32]byte]acctEntry)
-	for sh, ent := range e.accts {
-		if ent.touched >= keepFrom {
-			kept[sh] = ent
-		}
-	}
-	e.accts = kept
+	e.accts.keep(keepFrom)
 }
 
 // addrUTXOValue is the value of a script-hash index entry:

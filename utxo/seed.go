@@ -74,15 +74,15 @@ func (e *Engine) Seed(base SeedBase, coins []SeedCoin) error {
 		e.cache.add(&sc.Outpoint, c)
 		job.add.appendCoin(&sc.Outpoint, c)
 		sh := scriptHash(c.Script)
-		ent := e.accts[sh]
-		ent.s.FundedCount++
-		ent.s.FundedSum += uint64(c.Value)
+		slot, err := e.loadAcct(&sh)
+		if err != nil {
+			return err
+		}
+		e.accts.fund(slot, c.Value, 1)
 		if _, ok := seenTx[shTx{sh, sc.Outpoint.Hash}]; !ok {
 			seenTx[shTx{sh, sc.Outpoint.Hash}] = struct{}{}
-			ent.s.TxCount++
+			e.accts.countTx([]int32{slot}, 1)
 		}
-		ent.dirty = true
-		e.accts[sh] = ent
 		t.TxOuts++
 		t.TotalAmount += c.Value
 		t.BogoSize += bogoSize(len(c.Script))

@@ -10,16 +10,11 @@ import (
 	"github.com/satnode/satnode/utxo"
 )
 
-// setMemoryLimit gives the Go runtime a soft memory limit of the coin
-// cache budget plus room for goleveldb (block cache, memtables, a flush's
-// batch) and the read-ahead pipeline, unless GOMEMLIMIT is set. Without it
-// the garbage collector lets the heap grow to twice the live data, so a
-// 256 MiB cache could take 2 GiB of RAM.
+// setMemoryLimit applies importer.MemoryLimit unless GOMEMLIMIT is set.
 func setMemoryLimit(cacheBytes int64) {
-	if os.Getenv("GOMEMLIMIT") != "" {
-		return
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(importer.MemoryLimit(cacheBytes))
 	}
-	debug.SetMemoryLimit(cacheBytes*3/2 + 768<<20)
 }
 
 func newImportCmd(g *globals) *cobra.Command {

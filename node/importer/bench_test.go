@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"testing"
 	"time"
@@ -84,6 +85,8 @@ func TestBenchHelper(t *testing.T) {
 }
 
 func benchSatnode(job benchJob) (*benchResult, error) {
+	// As `satnode import` does.
+	debug.SetMemoryLimit(importer.MemoryLimit(job.CacheBytes))
 	store := filepath.Join(job.Dir, "utxo")
 	start := time.Now()
 	r, err := importer.Run(context.Background(), importer.Config{StoreDir: store, Sources: []string{job.Chain},

@@ -284,6 +284,20 @@ func decodePipeline(ctx context.Context, stream *blkfile.Stream, p *utxo.Params,
 	return ordered
 }
 
+// MemoryLimit is the Go runtime memory limit (debug.SetMemoryLimit) that
+// suits an import with the given coin-cache budget: the budget, a flush's
+// batch and sort buffers (about half the budget at worst), goleveldb's
+// block cache and memtables, and the read-ahead pipeline. Without a limit
+// the garbage collector lets the heap grow to twice the live data, so a
+// 256 MiB cache could take over 2 GiB. Setting the limit is the caller's
+// choice (the satnode command does), since it is process-wide.
+func MemoryLimit(cacheBytes int64) int64 {
+	if cacheBytes == 0 {
+		cacheBytes = utxo.DefaultCacheBytes
+	}
+	return cacheBytes*3/2 + int64(dbCacheFor(cacheBytes)) + 512<<20
+}
+
 // dbCacheFor sizes goleveldb's block cache for a coin-cache budget: half
 // of it, between 32 and 256 MiB. A small coin cache means more reads from
 // the store, and those are only fast when the tables' filters and indexes
