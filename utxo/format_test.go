@@ -64,6 +64,22 @@ func TestWorkedExamples(t *testing.T) {
 	if hex.EncodeToString(utxo.EncodeCoin(&coin)) != hex.EncodeToString(coinBytes) {
 		t.Fatal("re-encoding differs")
 	}
+	rec := unhex(t, `01
+		eea2d48d2fced4346842835c659e493d323f06d4034469a8905714d100000000
+		308e94db54762245be551d180e6d8128581c98da5f083256b44f715f69ee97b4
+		802b 809b27
+		b0bbfe94cf00 b0e19ec49700
+		a49faec700
+		a49faec700 a49faec700 b0bbfe94cf00
+		a49faec700 00 00 00
+		83caa9f151 826a 8e28 02 01 03 03 01
+		a49faec700 a49faec700 a49faec700 00
+		a49faec700
+		000000000000000000049417d5dc8400`)
+	if got, err := s.Get([]byte{'b', 1, 0, 0, 0, 170}); err != nil || hex.EncodeToString(got) != hex.EncodeToString(rec) {
+		t.Fatalf("block record of block 170:\n got %x\nwant %x (%v)", got, rec, err)
+	}
+
 	// Block 170's coinbase is in the set under its documented key.
 	key := unhex(t, `63 01 82501c1178fa0b222c1f3d474ec726b832013f0a532b44bb620cce8624a5feb1 00`)
 	if _, err := s.Get(key); err != nil {

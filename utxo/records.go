@@ -90,6 +90,24 @@ type BlockRecord struct {
 //	stats    var   VARINT: time, size, weight, txs, inputs, outputs, set added, set spent;
 //	               zig-zag VARINT: in amount, out amount, coinbase amount, fees, subsidy;
 //	               coin-days destroyed as u64be hi ‖ u64be lo
+//
+// Worked example, the record of mainnet block 170 (as format_test.go checks):
+//
+//	01                                        version
+//	eea2d48d2fced4346842835c659e493d323f06d4034469a8905714d100000000
+//	                                          hash 00000000d1145790…8dd4a2ee
+//	308e94db54762245be551d180e6d8128581c98da5f083256b44f715f69ee97b4
+//	                                          muhash b497ee69…db948e30
+//	802b 809b27                               txouts 171, bogosize 20007
+//	b0bbfe94cf00 b0e19ec49700                 amount 8500 BTC, subsidy 8550 BTC (zig-zag)
+//	a49faec700                                unspendable 50 BTC
+//	a49faec700 a49faec700 b0bbfe94cf00        prevout spent 50, new outputs 50, coinbase 8500
+//	a49faec700 00 00 00                       unspendables: genesis 50, bip30, scripts, unclaimed
+//	83caa9f151 826a 8e28 02 01 03 03 01       time 1231731025, size 490, weight 1960,
+//	                                          2 txs, 1 input, 3 outputs, 3 added, 1 spent
+//	a49faec700 a49faec700 a49faec700 00       in 50 BTC, out 50, coinbase 50, fees 0,
+//	a49faec700                                subsidy 50
+//	000000000000000000049417d5dc8400          coin-days destroyed: 1.28873e15 sat·s (149.16 BTC-days)
 const blockRecordVersion = 1
 
 func zigzag(v int64) uint64 { return uint64(v<<1) ^ uint64(v>>63) }
