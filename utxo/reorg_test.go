@@ -2,6 +2,7 @@ package utxo_test
 
 import (
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/satnode/satnode/utxo"
@@ -47,7 +48,10 @@ func freshDigest(t testing.TB, p *utxo.Params, tip *node) [32]byte {
 // headers, undo data, block records and MuHash history.
 func TestReorgRandomized(t *testing.T) {
 	seeds := 12
-	if testing.Short() {
+	switch {
+	case os.Getenv("SATNODE_LONG") == "1":
+		seeds = 150
+	case testing.Short():
 		seeds = 3
 	}
 	p := testParams()
