@@ -17,9 +17,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/satnode
 
 # The test suite CI runs (.ci/run). Bounded: well under 15 minutes on 2 cores.
-test:
-	$(GO) mod download
-	$(GO) vet $(PKGS)
+test: lint
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 
 # Longer suites: btcd's fullblocktests with the large reorg, and more
@@ -43,6 +41,7 @@ fuzz:
 	done
 
 lint:
+	$(GO) mod download
 	$(GO) vet $(PKGS)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 

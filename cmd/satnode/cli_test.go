@@ -206,4 +206,3 @@ func itoa(v int32) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
-

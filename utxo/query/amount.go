@@ -2,6 +2,7 @@ package query
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 )
 
@@ -45,7 +46,7 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 		frac += "0"
 	}
 	w, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil {
+	if err != nil || w < 0 || w > math.MaxInt64/100_000_000-1 {
 		return fmt.Errorf("query: bad amount %q", b)
 	}
 	f, err := strconv.ParseInt(frac, 10, 64)
