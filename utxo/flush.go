@@ -32,16 +32,12 @@ func (e *Engine) maybeFlush() error {
 }
 
 func (e *Engine) flush() error {
-	if err := e.hasher.wait(); err != nil {
-		e.failed = err
-		return err
-	}
 	if !e.state.HasTip && len(e.cache.m) == 0 && len(e.overlay) == 0 {
-		return nil // nothing was ever connected: leave an empty store empty
+		// Nothing was ever connected (so nothing was hashed either): leave
+		// an empty store empty.
+		return nil
 	}
-	batch := e.db.NewBatch(e.batchSizeHint())
-	e.fillBatch(batch)
-	if err := e.db.Write(batch, true); err != nil {
+	if err := e.db.Update(e.batchSizeHint(), true, e.fillBatch); err != nil {
 		e.failed = fmt.Errorf("flush: %w", err)
 		return e.failed
 	}
@@ -49,11 +45,33 @@ func (e *Engine) flush() error {
 	return nil
 }
 
-// fillBatch puts every pending change into batch in ascending key order.
-// goleveldb inserts a batch into a skiplist one record at a time; sorted
-// input keeps each insertion's search path in cache and makes a
-// multi-million-record flush about four times faster than random order.
-func (e *Engine) fillBatch(batch Batch) {
+// fillBatch puts every pending change into batch.
+//
+// The large tables go first, in ascending key order: goleveldb inserts
+// records into a skiplist one at a time, and sorted input keeps each
+// insertion's search path in cache, about four times faster than random
+// order for a multi-million-record flush. They do not depend on MuHash,
+// so they are written while the hasher finishes the last blocks; only the
+// small tables, whose block records and state carry digests, wait for it.
+func (e *Engine) fillBatch(batch Batch) error {
+	// 'a' (script-hash counters), 'c' (coins), 's' (script-hash index).
+	// Collecting and sorting the dirty coins, then encoding their index
+	// records, runs on another goroutine while the counters and then the
+	// coins are written: all of it only reads the caches.
+	dirtyc := make(chan []dirtyCoin, 1)
+	index := make(chan []byte, 1)
+	go func() {
+		dirty := e.dirtyCoins()
+		dirtyc <- dirty
+		index <- e.encodeIndex(dirty)
+	}()
+	e.putAccts(batch)
+	e.putCoins(batch, <-dirtyc)
+	putEncoded(batch, <-index)
+
+	if err := e.hasher.wait(); err != nil {
+		return err
+	}
 	// The small tables (headers, hashes, records, undo, times, state) are
 	// few enough to sort as byte strings.
 	small := make([]kv, 0, len(e.overlay)+len(e.pendingRecs)+1)
@@ -67,37 +85,14 @@ func (e *Engine) fillBatch(batch Batch) {
 	e.state.MuHash = acc.Bytes()
 	small = append(small, kv{stateKey(), e.state.encode(), false})
 	slices.SortFunc(small, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
-
-	// The large tables are emitted where their tag falls among the small
-	// ones: 'a' (script-hash counters), 'c' (coins), 's' (script-hash
-	// index). The index records are prepared on another goroutine while the
-	// counters and coins are written: both only read the caches.
-	dirty := e.dirtyCoins()
-	index := make(chan []byte, 1)
-	go func() { index <- e.encodeIndex(dirty) }()
-	large := []struct {
-		tag  byte
-		emit func(Batch)
-	}{
-		{tagAddrStats, e.putAccts},
-		{tagCoin, func(b Batch) { e.putCoins(b, dirty) }},
-		{tagAddrUTXO, func(b Batch) { putEncoded(b, <-index) }},
-	}
-	li := 0
 	for _, r := range small {
-		for li < len(large) && large[li].tag < r.k[0] {
-			large[li].emit(batch)
-			li++
-		}
 		if r.del {
 			batch.Delete(r.k)
 		} else {
 			batch.Put(r.k, r.v)
 		}
 	}
-	for ; li < len(large); li++ {
-		large[li].emit(batch)
-	}
+	return nil
 }
 
 type kv struct {

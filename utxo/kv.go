@@ -26,25 +26,29 @@ type Iterator interface {
 	Release()
 }
 
-// Batch collects writes that a Store applies atomically.
+// Batch collects the writes of one Update.
 type Batch interface {
 	Put(key, value []byte)
 	Delete(key []byte)
+	// Len is the number of writes so far.
 	Len() int
 }
 
 // Store is a key-value store the engine owns.
 type Store interface {
 	KVReader
-	// NewBatch returns an empty batch. sizeHint estimates the bytes of keys
-	// and values it will hold (plus a few per entry), so an implementation
-	// can allocate once: a flush after a large import is a single batch of
-	// gigabytes, and growing it step by step would copy it many times.
-	NewBatch(sizeHint int) Batch
-	// Write applies the batch atomically: after a crash at any instant,
-	// either all of it or none of it is visible. With sync, it returns only
-	// once the batch is durable.
-	Write(b Batch, sync bool) error
+	// Update calls fill with a fresh batch and applies everything fill
+	// put in it atomically: after a crash at any instant, either all of it
+	// or none of it is visible. If fill returns an error, or panics,
+	// nothing is written. With sync, Update returns only once the writes
+	// are durable.
+	//
+	// sizeHint bounds from above the bytes of keys and values fill will
+	// write (plus a few per entry). A flush after a large import is
+	// gigabytes: with the hint an implementation can allocate once, or
+	// stream the writes into the database while fill is still producing
+	// them, which is why the store, not the caller, owns the batch.
+	Update(sizeHint int, sync bool, fill func(Batch) error) error
 	// Snapshot returns a consistent read view that later writes do not
 	// change.
 	Snapshot() (Snapshot, error)

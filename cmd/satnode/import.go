@@ -25,6 +25,9 @@ func newImportCmd(g *globals) *cobra.Command {
 		undo     int32
 		scripts  bool
 		stop     int32
+		// writeBufKiB is small only in tests, to make small flushes take
+		// the streaming path.
+		writeBufKiB int
 	)
 	cmd := &cobra.Command{
 		Use:   "import SOURCE...",
@@ -46,6 +49,7 @@ store is left consistent and the next run resumes where this one stopped.`,
 				StoreDir: g.storeDir(), Sources: args, Params: params,
 				CacheBytes: cacheMB << 20, FlushInterval: flushInt, UndoDepth: undo,
 				ValidateScripts: scripts, StopHeight: stop, Logger: g.logger(),
+				WriteBufferBytes: writeBufKiB << 10,
 			})
 			return err
 		},
@@ -56,6 +60,7 @@ store is left consistent and the next run resumes where this one stopped.`,
 	f.IntVar(&flushInt, "flush-interval", 0, "flush at least every N blocks (0: only when the cache is full)")
 	f.Int32Var(&undo, "undo-depth", 0, "keep undo data for the last N blocks only (0: all)")
 	f.BoolVar(&scripts, "scripts", false, "also verify every input script (slow)")
+	f.IntVar(&writeBufKiB, "db-write-buffer-kib", 0, "goleveldb memtable size in KiB (0: 65536)")
 	f.Int32Var(&stop, "stop-height", 0, "stop after this height (0: the tip of the files)")
 	return cmd
 }

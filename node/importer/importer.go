@@ -34,6 +34,10 @@ type Config struct {
 	FlushInterval   int
 	UndoDepth       int32
 	ValidateScripts bool
+	// WriteBufferBytes is goleveldb's memtable size (default 64 MiB).
+	// Flushes larger than it stream into the database as they are
+	// prepared; see leveldbstore.Store.Update.
+	WriteBufferBytes int
 	// StopHeight, if positive, stops after connecting that height.
 	StopHeight int32
 	// ProgressEvery is the interval between progress lines (default 2 s).
@@ -53,8 +57,8 @@ func (c *Config) validate() error {
 		return errors.New("importer: no block sources given")
 	case c.Params == nil:
 		return errors.New("importer: no network")
-	case c.CacheBytes < 0 || c.FlushInterval < 0 || c.UndoDepth < 0 || c.StopHeight < 0:
-		return errors.New("importer: negative cache, flush interval, undo depth or stop height")
+	case c.CacheBytes < 0 || c.FlushInterval < 0 || c.UndoDepth < 0 || c.StopHeight < 0 || c.WriteBufferBytes < 0:
+		return errors.New("importer: negative cache, flush interval, undo depth, stop height or write buffer")
 	}
 	for _, s := range c.Sources {
 		if _, err := os.Stat(s); err != nil {
@@ -102,7 +106,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.StoreDir), 0o755); err != nil {
 		return nil, err
 	}
-	store, err := leveldbstore.Open(cfg.StoreDir, leveldbstore.Options{BlockCacheBytes: dbCacheFor(cfg.CacheBytes)})
+	store, err := leveldbstore.Open(cfg.StoreDir, leveldbstore.Options{BlockCacheBytes: dbCacheFor(cfg.CacheBytes),
+		WriteBufferBytes: cfg.WriteBufferBytes})
 	if err != nil {
 		return nil, err
 	}

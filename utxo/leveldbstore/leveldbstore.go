@@ -36,6 +36,9 @@ type Options struct {
 // Store is a goleveldb database.
 type Store struct {
 	db *leveldb.DB
+	// writeBuffer is the memtable size: updates that may be larger go
+	// through a transaction (see Update).
+	writeBuffer int
 }
 
 // Open opens or creates the database at path.
@@ -68,7 +71,7 @@ func Open(path string, o Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("leveldbstore: open %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, writeBuffer: o.WriteBufferBytes}, nil
 }
 
 func mapErr(err error) error {
@@ -109,29 +112,36 @@ func newIter(it iterator.Iterator) *iter { return &iter{it} }
 
 func (i *iter) Err() error { return mapErr(i.Iterator.Error()) }
 
+// batch is a small update: a goleveldb batch, written through the journal.
 type batch struct{ b *leveldb.Batch }
 
 func (b *batch) Put(k, v []byte) { b.b.Put(k, v) }
 func (b *batch) Delete(k []byte) { b.b.Delete(k) }
 func (b *batch) Len() int        { return b.b.Len() }
 
-// NewBatch implements utxo.Store. goleveldb grows a large batch by about
-// 3000 records at a time, copying the whole buffer each time, which is
-// quadratic for a flush of millions of coins; sizing it up front from the
-// hint avoids that.
-func (s *Store) NewBatch(sizeHint int) utxo.Batch {
-	return &batch{b: leveldb.MakeBatch(max(sizeHint, 0) + 1024)}
-}
-
-// Write implements utxo.Store. goleveldb applies a batch atomically through
-// its journal; batches larger than the write buffer go through a
-// transaction, which is atomic too.
-func (s *Store) Write(b utxo.Batch, sync bool) error {
-	lb, ok := b.(*batch)
-	if !ok {
-		return fmt.Errorf("leveldbstore: foreign batch %T", b)
+// Update implements utxo.Store.
+//
+// An update that fits the memtable is a goleveldb batch, written through
+// the journal. A larger one (an import's flush is gigabytes) goes through
+// a goleveldb transaction instead, fed while fill is still running: fill
+// encodes records on its goroutine while another inserts them into the
+// transaction's memtable and writes full memtables out as level-0 tables,
+// so encoding and inserting overlap instead of following each other, and
+// the update is never held in memory whole. Both ways are atomic: the
+// journal record or the manifest commit is the single point at which the
+// update becomes visible, and a crash before it leaves nothing behind
+// (goleveldb deletes unreferenced tables when it opens).
+func (s *Store) Update(sizeHint int, sync bool, fill func(utxo.Batch) error) error {
+	if sizeHint > s.writeBuffer {
+		return s.updateLarge(fill)
 	}
-	return mapErr(s.db.Write(lb.b, &opt.WriteOptions{Sync: sync}))
+	// goleveldb grows a batch by about 3000 records at a time, copying the
+	// whole buffer each time; sizing it from the hint avoids that.
+	b := &batch{b: leveldb.MakeBatch(max(sizeHint, 0) + 1024)}
+	if err := fill(b); err != nil {
+		return err
+	}
+	return mapErr(s.db.Write(b.b, &opt.WriteOptions{Sync: sync}))
 }
 
 // Snapshot implements utxo.Store.

@@ -109,23 +109,20 @@ func (b *batch) Delete(k []byte) {
 
 func (b *batch) Len() int { return len(b.ops) }
 
-// NewBatch implements utxo.Store.
-func (s *Store) NewBatch(sizeHint int) utxo.Batch { return &batch{hint: sizeHint} }
-
-// HintTooSmall reports how many written batches held more bytes than their
-// size hint promised: the engine's hints must be upper bounds, or
-// goleveldb's quadratic batch growth comes back.
+// HintTooSmall reports how many updates wrote more bytes than their size
+// hint promised: the engine's hints must be upper bounds, or goleveldb's
+// quadratic batch growth comes back.
 func (s *Store) HintTooSmall() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.shortHints
 }
 
-// Write implements utxo.Store; the lock makes the batch atomic to readers.
-func (s *Store) Write(b utxo.Batch, _ bool) error {
-	mb, ok := b.(*batch)
-	if !ok {
-		return fmt.Errorf("memstore: foreign batch %T", b)
+// Update implements utxo.Store; the lock makes the batch atomic to readers.
+func (s *Store) Update(sizeHint int, _ bool, fill func(utxo.Batch) error) error {
+	mb := &batch{hint: sizeHint}
+	if err := fill(mb); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
