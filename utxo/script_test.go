@@ -1,8 +1,6 @@
 package utxo_test
 
 import (
-	"errors"
-	"io"
 	"testing"
 
 	"github.com/btcsuite/btcd/blockchain"
@@ -27,16 +25,10 @@ func scriptChain(t *testing.T) []*wire.MsgBlock {
 		t.Fatal(err)
 	}
 	var blocks []*wire.MsgBlock
-	for {
-		b, err := g.Next()
-		if errors.Is(err, io.EOF) {
-			return blocks
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		blocks = append(blocks, b)
+	if err := g.Each(func(b *wire.MsgBlock) error { blocks = append(blocks, b); return nil }); err != nil {
+		t.Fatal(err)
 	}
+	return blocks
 }
 
 // TestScriptValidation connects a generated chain with every input script

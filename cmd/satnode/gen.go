@@ -1,11 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"time"
 
+	"github.com/btcsuite/btcd/wire"
 	"github.com/spf13/cobra"
 
 	"github.com/satnode/satnode/node/blkfile"
@@ -88,17 +88,8 @@ func generate(w io.Writer, g *globals, cfg chaingen.Config, out string) error {
 		return err
 	}
 	last := time.Now()
-	for {
-		b, err := gen.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			bw.Close()
-			return err
-		}
+	err = gen.Each(func(b *wire.MsgBlock) error {
 		if _, err := bw.WriteMsgBlock(b); err != nil {
-			bw.Close()
 			return err
 		}
 		if time.Since(last) > 2*time.Second {
@@ -106,6 +97,11 @@ func generate(w io.Writer, g *globals, cfg chaingen.Config, out string) error {
 			log.Info("gen", "height", gen.Height(), "of", cfg.Blocks, "txs", s.Txs, "utxos", s.FinalUTXOs)
 			last = time.Now()
 		}
+		return nil
+	})
+	if err != nil {
+		bw.Close()
+		return err
 	}
 	if err := bw.Close(); err != nil {
 		return err

@@ -22,6 +22,7 @@ import (
 	"github.com/btcsuite/btcd/database"
 	_ "github.com/btcsuite/btcd/database/ffldb" // btcd's block database driver
 	"github.com/btcsuite/btcd/txscript"
+	"github.com/btcsuite/btcd/wire"
 
 	"github.com/satnode/satnode/node/blkfile"
 	"github.com/satnode/satnode/node/importer"
@@ -245,17 +246,8 @@ func benchChain(b *testing.B) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for {
-		blk, err := gen.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := w.WriteMsgBlock(blk); err != nil {
-			b.Fatal(err)
-		}
+	if err := gen.Each(func(blk *wire.MsgBlock) error { _, err := w.WriteMsgBlock(blk); return err }); err != nil {
+		b.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
 		b.Fatal(err)

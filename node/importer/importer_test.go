@@ -3,7 +3,6 @@ package importer_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/wire"
 	"github.com/satnode/satnode/node/blkfile"
 	"github.com/satnode/satnode/node/importer"
 	"github.com/satnode/satnode/utxo"
@@ -201,17 +201,8 @@ func writeGenerated(t *testing.T, dir string, seed uint64, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		b, err := g.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.WriteMsgBlock(b); err != nil {
-			t.Fatal(err)
-		}
+	if err := g.Each(func(b *wire.MsgBlock) error { _, err := w.WriteMsgBlock(b); return err }); err != nil {
+		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package chaingen
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -74,6 +75,23 @@ func New(cfg Config) (*Generator, error) {
 // Height is the height of the last block returned by Next (-1 before the
 // genesis block).
 func (g *Generator) Height() int32 { return g.height }
+
+// Each calls fn with every block Next returns until io.EOF, and returns
+// the first error from Next or fn (nil at the end of the chain).
+func (g *Generator) Each(fn func(*wire.MsgBlock) error) error {
+	for {
+		b, err := g.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(b); err != nil {
+			return err
+		}
+	}
+}
 
 // Next returns the next block: the regtest genesis block first, then blocks
 // 1..Config.Blocks, then io.EOF.
