@@ -30,7 +30,9 @@
 //     between flushes; every flush is one atomic, synced batch that carries
 //     the consistency marker, so a process killed at any instant restarts
 //     at the last flushed tip. The contents depend only on the chain, never
-//     on cache size, flush interval or restarts.
+//     on cache size, flush interval or restarts. FlushWith lets the
+//     consensus layer write its own state in the same atomic update, under
+//     keys the engine does not reserve.
 //
 // What it does not do: it does not validate headers in context (difficulty
 // retargets, timestamps, checkpoints) or choose between forks: the caller

@@ -169,6 +169,9 @@ var (
 	ErrClosed = errors.New("utxo: engine closed")
 	// ErrMalformed: a stored record or key does not decode.
 	ErrMalformed = errors.New("utxo: malformed record")
+	// ErrReservedKey: a caller's record in FlushWith used a key the engine
+	// reserves (see ReservedKey).
+	ErrReservedKey = errors.New("utxo: key reserved for the engine")
 )
 
 // corruptf wraps ErrCorrupt with detail.

@@ -14,35 +14,101 @@ import (
 // undo and block records, and the state record (the consistency marker).
 // A process killed at any instant therefore restarts at the last flushed
 // tip, with a store that is consistent by construction.
-func (e *Engine) Flush() error {
+func (e *Engine) Flush() error { return e.FlushWith(0, nil) }
+
+// FlushWith flushes like Flush and, in the same atomic update, writes the
+// records extra puts in its batch: the consensus layer commits its own
+// state (headers, staking) and the UTXO set as one, so after a crash they
+// never disagree. extraHint bounds extra's bytes from above (see
+// Store.Update). extra's keys must not be ReservedKey ones. If extra
+// returns an error, nothing is written and the engine stops (the error is
+// returned from then on), as after any failed flush. With nothing
+// connected since the last flush, only extra's records are written.
+func (e *Engine) FlushWith(extraHint int, extra func(Batch) error) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err := e.usable(); err != nil {
 		return err
 	}
-	return e.flush()
+	return e.flush(extraHint, extra)
+}
+
+// ReservedKey reports whether key belongs to the engine's tables: every key
+// whose first byte is a lower-case ASCII letter (and the empty key).
+func ReservedKey(key []byte) bool {
+	return len(key) == 0 || (key[0] >= 'a' && key[0] <= 'z')
 }
 
 // maybeFlush flushes when the memory budget or the flush interval says so.
 func (e *Engine) maybeFlush() error {
 	if e.memBytes() > e.cfg.CacheBytes || (e.cfg.FlushInterval > 0 && e.sinceFlush >= e.cfg.FlushInterval) {
-		return e.flush()
+		return e.flush(0, nil)
 	}
 	return nil
 }
 
-func (e *Engine) flush() error {
-	if !e.state.HasTip && len(e.cache.m) == 0 && len(e.overlay) == 0 {
-		// Nothing was ever connected (so nothing was hashed either): leave
-		// an empty store empty.
+func (e *Engine) flush(extraHint int, extra func(Batch) error) error {
+	// Nothing was ever connected (so nothing was hashed either): leave an
+	// empty store empty, apart from the caller's records.
+	engine := e.state.HasTip || len(e.cache.m) > 0 || len(e.overlay) > 0
+	if !engine && extra == nil {
 		return nil
 	}
-	if err := e.db.Update(e.batchSizeHint(), true, e.fillBatch); err != nil {
+	hint := extraHint
+	if engine {
+		hint += e.batchSizeHint()
+	}
+	err := e.db.Update(hint, true, func(b Batch) error {
+		if engine {
+			if err := e.fillBatch(b); err != nil {
+				return err
+			}
+		}
+		if extra == nil {
+			return nil
+		}
+		g := &guardBatch{Batch: b}
+		if err := extra(g); err != nil {
+			return err
+		}
+		return g.err
+	})
+	if err != nil {
 		e.failed = fmt.Errorf("flush: %w", err)
 		return e.failed
 	}
 	e.afterFlush()
 	return nil
+}
+
+// guardBatch refuses the engine's keys to FlushWith's caller: a stray
+// write into a UTXO table would corrupt the set without any check
+// noticing until a MuHash mismatch much later.
+type guardBatch struct {
+	Batch
+	err error
+}
+
+func (g *guardBatch) Put(k, v []byte) {
+	if g.check(k) {
+		g.Batch.Put(k, v)
+	}
+}
+
+func (g *guardBatch) Delete(k []byte) {
+	if g.check(k) {
+		g.Batch.Delete(k)
+	}
+}
+
+func (g *guardBatch) check(k []byte) bool {
+	if ReservedKey(k) {
+		if g.err == nil {
+			g.err = fmt.Errorf("%w: %q", ErrReservedKey, k)
+		}
+		return false
+	}
+	return true
 }
 
 // fillBatch puts every pending change into batch.
@@ -332,7 +398,7 @@ func (e *Engine) Close() error {
 	}
 	var err error
 	if e.failed == nil {
-		err = e.flush()
+		err = e.flush(0, nil)
 	}
 	e.closed = true
 	e.hasher.stop()

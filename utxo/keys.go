@@ -25,6 +25,10 @@ import (
 //	seeded times       't' 01 u32be(height)                        u32be(block time), only below a seeded base
 //	meta               'm' 01 name                                 state record (records.go)
 //
+// The engine reserves every key that starts with a lower-case ASCII letter
+// (ReservedKey); whoever shares the store (the consensus state, written in
+// the same atomic update through FlushWith) uses other first bytes.
+//
 // Worked example: output 0 of block 170's coinbase (txid b1fea524…1c5082)
 // is stored under
 //

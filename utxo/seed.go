@@ -109,5 +109,5 @@ func (e *Engine) Seed(base SeedBase, coins []SeedCoin) error {
 	e.state.HasTip, e.state.TipHeight, e.state.TipHash, e.state.BaseHeight = true, base.Height, hash, base.Height
 	// The coinbases below the base are unknown: keep the BIP30 lookups.
 	e.state.NonBIP34Height = max(base.Height, 1)
-	return e.flush()
+	return e.flush(0, nil)
 }
