@@ -27,7 +27,7 @@ UTXO store, and generate test chains.`,
 	}
 	root.PersistentFlags().StringVar(&g.home, "home", defaultHome(), "satnode home directory (CometBFT layout: config/, data/)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	root.AddCommand(newVersionCmd(), newImportCmd(g), newUTXOCmd(g), newGenCmd(g))
+	root.AddCommand(newVersionCmd(), newImportCmd(g), newUTXOCmd(g), newGenCmd(g), newKeysCmd(g))
 	return root
 }
 
