@@ -31,6 +31,12 @@ type Config struct {
 	// ValidateScripts runs every input script through btcd's txscript.
 	// Off by default: the engine trusts the consensus layer's endorsement.
 	ValidateScripts bool
+	// ManualFlush makes the engine write only when told: by Flush or
+	// FlushWith, never because the cache is full or the interval passed,
+	// and Close discards what was not flushed. The consensus layer sets it
+	// so that the set on disk is always the one of its last commit. The
+	// cache budget then only bounds what is kept after a flush.
+	ManualFlush bool
 	// Workers bounds the goroutines used for MuHash and script checks.
 	// Default GOMAXPROCS.
 	Workers int

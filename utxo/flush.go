@@ -41,6 +41,9 @@ func ReservedKey(key []byte) bool {
 
 // maybeFlush flushes when the memory budget or the flush interval says so.
 func (e *Engine) maybeFlush() error {
+	if e.cfg.ManualFlush {
+		return nil
+	}
 	if e.memBytes() > e.cfg.CacheBytes || (e.cfg.FlushInterval > 0 && e.sinceFlush >= e.cfg.FlushInterval) {
 		return e.flush(0, nil)
 	}
@@ -388,8 +391,8 @@ func addrUTXOValue(c *Coin) []byte {
 	return putVLQ(v, compressAmount(uint64(c.Value)))
 }
 
-// Close flushes and stops the engine. The store stays open: whoever opened
-// it closes it.
+// Close flushes (unless Config.ManualFlush) and stops the engine. The
+// store stays open: whoever opened it closes it.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -397,7 +400,7 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	var err error
-	if e.failed == nil {
+	if e.failed == nil && !e.cfg.ManualFlush {
 		err = e.flush(0, nil)
 	}
 	e.closed = true

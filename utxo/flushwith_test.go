@@ -96,3 +96,40 @@ func TestFlushWith(t *testing.T) {
 		})
 	}
 }
+
+// TestManualFlush: with ManualFlush the engine writes nothing on its own,
+// however small its cache, and Close discards what was not flushed, so the
+// store always holds the caller's last commit.
+func TestManualFlush(t *testing.T) {
+	raws := mainnetBlocks(t)[:300]
+	store := memstore.New()
+	e := openEngine(t, store, utxo.Config{ManualFlush: true, CacheBytes: 1, FlushInterval: 1})
+	for _, raw := range raws[:100] {
+		if _, err := e.Connect(decode(t, raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, n, _ := utxo.ContentDigest(store); n != 0 {
+		t.Fatalf("%d keys written without a flush", n)
+	}
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	committed, _, _ := utxo.ContentDigest(store)
+	for _, raw := range raws[100:] {
+		if _, err := e.Connect(decode(t, raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d, _, _ := utxo.ContentDigest(store); d != committed {
+		t.Fatal("the store changed after the last flush")
+	}
+	e = openEngine(t, store, utxo.Config{ManualFlush: true})
+	if h, _, _ := e.Tip(); h != 99 {
+		t.Fatalf("reopened at %d, want the flushed 99", h)
+	}
+	e.Close()
+}
