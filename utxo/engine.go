@@ -164,6 +164,23 @@ func (e *Engine) Tip() (height int32, hash chainhash.Hash, ok bool) {
 	return e.state.TipHeight, e.state.TipHash, e.state.HasTip
 }
 
+// Digest returns the MuHash3072 digest of the set at the tip (Bitcoin
+// Core's gettxoutsetinfo muhash, internal byte order), once the hasher has
+// caught up with every connected block.
+func (e *Engine) Digest() ([32]byte, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.usable(); err != nil {
+		return [32]byte{}, err
+	}
+	if err := e.hasher.wait(); err != nil {
+		e.failed = err
+		return [32]byte{}, err
+	}
+	acc := e.hasher.current()
+	return muhash.DigestOf(&acc), nil
+}
+
 // BaseHeight is the lowest height that can be disconnected to: 0, or the
 // height of a seeded snapshot.
 func (e *Engine) BaseHeight() int32 {

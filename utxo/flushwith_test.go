@@ -112,8 +112,15 @@ func TestManualFlush(t *testing.T) {
 	if _, n, _ := utxo.ContentDigest(store); n != 0 {
 		t.Fatalf("%d keys written without a flush", n)
 	}
+	d, err := e.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := e.Flush(); err != nil {
 		t.Fatal(err)
+	}
+	if rec, err := utxo.NewReader(store).BlockRecord(99); err != nil || rec.MuHash != d {
+		t.Fatalf("Digest %x, block record %v, %v", d, rec, err)
 	}
 	committed, _, _ := utxo.ContentDigest(store)
 	for _, raw := range raws[100:] {
