@@ -1,0 +1,105 @@
+package staking
+
+import (
+	"time"
+)
+
+// Params are the staking rules, fixed at genesis. Every node must use the
+// same values: they decide balances, powers and validator updates.
+type Params struct {
+	// MaxValidators is the size of the active set (1..MaxActiveSet).
+	MaxValidators uint32
+	// UnbondingPeriod is how long undelegated stake stays slashable before
+	// it returns to the balance, measured in CometBFT block time (> 0).
+	UnbondingPeriod time.Duration
+	// MinSelfStake is the least an operator must keep delegated to its own
+	// validator to create it and to stay or get out of jail (> 0).
+	MinSelfStake uint64
+	// MinSynchronizerBond is the least bond RegisterSynchronizer takes (> 0).
+	MinSynchronizerBond uint64
+	// PowerReduction is the number of tokens per unit of CometBFT voting
+	// power (≥ MinPowerReduction).
+	PowerReduction uint64
+	// InitialReward is minted for each canonical Bitcoin block below the
+	// first halving.
+	InitialReward uint64
+	// HalvingInterval is the number of Bitcoin blocks between halvings
+	// (> 0): the reward at height h is InitialReward >> (h / HalvingInterval).
+	HalvingInterval uint32
+	// SynchronizerShareBps is the synchronizer's share of each block
+	// reward, in basis points (≤ 10000).
+	SynchronizerShareBps uint16
+	// DoubleSignSlashBps is the fraction of stake burned for double
+	// signing, in basis points (< 10000).
+	DoubleSignSlashBps uint16
+	// DoubleSignJailDuration is how long a double signer stays jailed (≥ 0).
+	DoubleSignJailDuration time.Duration
+	// DowntimeMaxMissed is the number of consecutive missed endorsements
+	// that jails a validator (> 0).
+	DowntimeMaxMissed uint32
+	// DowntimeJailDuration is how long a validator jailed for downtime stays
+	// jailed (≥ 0).
+	DowntimeJailDuration time.Duration
+	// DowntimeSlashBps is the fraction of stake burned for downtime, in
+	// basis points (< 10000, may be 0).
+	DowntimeSlashBps uint16
+}
+
+const (
+	// MaxActiveSet bounds MaxValidators, and so the size of one EndBlock's
+	// validator updates.
+	MaxActiveSet = 10000
+	// MinPowerReduction keeps the total voting power within CometBFT's
+	// limit (MaxTotalVotingPower = 2^63/8 = 2^60) whatever the supply:
+	// (2^64 − 1) / 16 < 2^60.
+	MinPowerReduction = 16
+)
+
+// Validate checks every range documented on the fields. Slash fractions
+// must stay below 100% so that a slashed validator keeps at least one
+// token per outstanding share holder: the share arithmetic relies on
+// tokens being positive while shares are.
+func (p Params) Validate() error {
+	switch {
+	case p.MaxValidators == 0 || p.MaxValidators > MaxActiveSet:
+		return paramsf("max_validators %d not in 1..%d", p.MaxValidators, MaxActiveSet)
+	case p.UnbondingPeriod <= 0:
+		return paramsf("unbonding_period %v must be positive", p.UnbondingPeriod)
+	case p.MinSelfStake == 0:
+		return paramsf("min_self_stake must be positive")
+	case p.MinSynchronizerBond == 0:
+		return paramsf("min_synchronizer_bond must be positive")
+	case p.PowerReduction < MinPowerReduction:
+		return paramsf("power_reduction %d below %d", p.PowerReduction, MinPowerReduction)
+	case p.HalvingInterval == 0:
+		return paramsf("halving_interval must be positive")
+	case p.SynchronizerShareBps > bpsDenominator:
+		return paramsf("synchronizer_share_bps %d above %d", p.SynchronizerShareBps, bpsDenominator)
+	case p.DoubleSignSlashBps >= bpsDenominator:
+		return paramsf("double_sign_slash_bps %d not below %d", p.DoubleSignSlashBps, bpsDenominator)
+	case p.DoubleSignJailDuration < 0:
+		return paramsf("double_sign_jail_duration %v is negative", p.DoubleSignJailDuration)
+	case p.DowntimeMaxMissed == 0:
+		return paramsf("downtime_max_missed must be positive")
+	case p.DowntimeJailDuration < 0:
+		return paramsf("downtime_jail_duration %v is negative", p.DowntimeJailDuration)
+	case p.DowntimeSlashBps >= bpsDenominator:
+		return paramsf("downtime_slash_bps %d not below %d", p.DowntimeSlashBps, bpsDenominator)
+	}
+	return nil
+}
+
+// RewardAt returns the reward scheduled for the canonical Bitcoin block at
+// btcHeight: InitialReward halved (right shift, as Bitcoin's subsidy) once
+// per completed HalvingInterval, zero after 64 halvings and for negative
+// heights.
+func (p Params) RewardAt(btcHeight int32) uint64 {
+	if btcHeight < 0 || p.HalvingInterval == 0 {
+		return 0
+	}
+	halvings := uint32(btcHeight) / p.HalvingInterval
+	if halvings >= 64 {
+		return 0
+	}
+	return p.InitialReward >> halvings
+}
