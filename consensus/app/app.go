@@ -1,0 +1,227 @@
+package app
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/satnode/satnode/consensus/btcheaders"
+	"github.com/satnode/satnode/consensus/staking"
+	"github.com/satnode/satnode/utxo"
+)
+
+// Errors callers tell apart.
+var (
+	// ErrCorrupt: the consensus state in the store cannot be read back.
+	ErrCorrupt = errors.New("app: consensus state is corrupt")
+	// ErrHalt: the application met a condition it must not paper over (a
+	// reorg below the finalized base, an endorsed block whose body breaks
+	// Bitcoin's rules). The node stops with it instead of diverging.
+	ErrHalt = errors.New("app: halting")
+)
+
+// Config configures the application.
+type Config struct {
+	// Store holds the UTXO set and the consensus state, written together
+	// at every Commit. Required; the caller opens and closes it.
+	Store utxo.Store
+	// Bodies supplies Bitcoin block bodies. Required.
+	Bodies BodyProvider
+	// CacheBytes is the UTXO engine's cache budget (utxo.Config).
+	CacheBytes int64
+	// Logger (default: discard).
+	Logger *slog.Logger
+	// BodyRetry is how long to wait before asking Bodies again for a
+	// missing body (default 1 s).
+	BodyRetry time.Duration
+}
+
+// App is the satnode ABCI 2.0 application. CometBFT's local client calls
+// it under one mutex, so its methods never run concurrently; the mutex in
+// front of the state is for Query callers outside CometBFT.
+type App struct {
+	cfg Config
+	log *slog.Logger
+
+	// Set by InitChain or loaded from the store.
+	chainID string
+	params  Params
+	engine  *utxo.Engine
+	tree    *btcheaders.Tree
+	stake   *staking.State
+	recs    *records
+
+	// Committed: what Info reports.
+	height  int64
+	appHash [32]byte
+	// Uncommitted: the block FinalizeBlock computed.
+	pendingHeight  int64
+	pendingAppHash [32]byte
+	// pendingGenesis is the genesis record InitChain made, written with the
+	// first commit.
+	pendingGenesis []byte
+}
+
+// meta is the record Commit writes last and Info reads: the last committed
+// CometBFT height and app hash. Layout: height u64be ‖ app hash [32].
+func encodeMeta(height int64, appHash [32]byte) []byte {
+	return append(binary.BigEndian.AppendUint64(nil, uint64(height)), appHash[:]...)
+}
+
+// genesisRecord is what the chain was started with, kept so that a restart
+// needs no genesis file: chain id, and the parameters the packages do not
+// store themselves.
+type genesisRecord struct {
+	ChainID string `json:"chain_id"`
+	Network string `json:"network"`
+	Params  Params `json:"params"`
+}
+
+// New opens the application on cfg.Store: an empty store waits for
+// InitChain; a store with committed state is loaded, and Info reports its
+// height so CometBFT replays what is missing.
+func New(cfg Config) (*App, error) {
+	if cfg.Store == nil || cfg.Bodies == nil {
+		return nil, errors.New("app: Config.Store and Config.Bodies are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.BodyRetry == 0 {
+		cfg.BodyRetry = time.Second
+	}
+	a := &App{cfg: cfg, log: cfg.Logger}
+	raw, err := cfg.Store.Get(keyGenesis)
+	if errors.Is(err, utxo.ErrNotFound) {
+		return a, nil // InitChain comes
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := a.load(raw); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) load(genesisRaw []byte) error {
+	var g genesisRecord
+	if err := json.Unmarshal(genesisRaw, &g); err != nil {
+		return fmt.Errorf("%w: genesis record: %v", ErrCorrupt, err)
+	}
+	up, err := utxo.ParamsFor(g.Network)
+	if err != nil {
+		return fmt.Errorf("%w: genesis record: %v", ErrCorrupt, err)
+	}
+	m, err := a.cfg.Store.Get(keyMeta)
+	if err != nil {
+		return fmt.Errorf("%w: meta record: %v", ErrCorrupt, err)
+	}
+	if len(m) != 40 {
+		return fmt.Errorf("%w: meta record of %d bytes", ErrCorrupt, len(m))
+	}
+	if a.engine, err = a.openEngine(up, g.Params); err != nil {
+		return err
+	}
+	if a.tree, err = btcheaders.Load(a.cfg.Store, up.Chain, prefixHeaders); err != nil {
+		return fmt.Errorf("app: load headers: %w", err)
+	}
+	if a.stake, err = staking.Load(a.cfg.Store, prefixStaking); err != nil {
+		return fmt.Errorf("app: load staking: %w", err)
+	}
+	if a.recs, err = loadRecords(a.cfg.Store); err != nil {
+		return err
+	}
+	a.chainID, a.params = g.ChainID, g.Params
+	a.height = int64(binary.BigEndian.Uint64(m))
+	copy(a.appHash[:], m[8:])
+	if _, tip, ok := a.engine.Tip(); !ok {
+		return fmt.Errorf("%w: the UTXO set has no tip", ErrCorrupt)
+	} else if _, ok := a.tree.Get(tip); !ok {
+		return fmt.Errorf("%w: the UTXO tip %s is not in the header tree", ErrCorrupt, tip)
+	}
+	a.log.Info("loaded state", "height", a.height, "app_hash", fmt.Sprintf("%X", a.appHash))
+	return nil
+}
+
+func (a *App) openEngine(up *utxo.Params, p Params) (*utxo.Engine, error) {
+	// Undo data deeper than the finality depth is never needed: a reorg
+	// cannot reach below the finalized base.
+	return utxo.Open(a.cfg.Store, utxo.Config{Params: up, CacheBytes: a.cfg.CacheBytes, ManualFlush: true,
+		UndoDepth: p.FinalityDepth + 1})
+}
+
+// Close stops the engine without writing: what was not committed is
+// replayed by CometBFT on the next start.
+func (a *App) Close() error {
+	if a.engine == nil {
+		return nil
+	}
+	return a.engine.Close()
+}
+
+// computeAppHash is DESIGN.md's app hash:
+//
+//	sha256("satnode/apphash/v1" ‖ utxo-muhash ‖ btc-tip-hash ‖ u32be(btc-tip-height) ‖ consensus-root)
+//
+// where consensus-root = sha256("satnode/consensus/v1" ‖ staking root ‖
+// header-tree root ‖ endorsement root): DESIGN's "staking-root" widened to
+// all consensus state, since state outside the app hash could diverge
+// between nodes unnoticed.
+func (a *App) computeAppHash() ([32]byte, error) {
+	mu, err := a.engine.Digest()
+	if err != nil {
+		return [32]byte{}, err
+	}
+	tipH, tip, _ := a.engine.Tip()
+	sr, hr, er := a.stake.Root(), a.tree.Root(), a.recs.root()
+	c := sha256.New()
+	c.Write([]byte("satnode/consensus/v1"))
+	c.Write(sr[:])
+	c.Write(hr[:])
+	c.Write(er[:])
+	h := sha256.New()
+	h.Write([]byte("satnode/apphash/v1"))
+	h.Write(mu[:])
+	h.Write(tip[:])
+	h.Write(binary.BigEndian.AppendUint32(nil, uint32(tipH)))
+	h.Write(c.Sum(nil))
+	return [32]byte(h.Sum(nil)), nil
+}
+
+// commit writes the UTXO changes, headers, staking state, endorsement
+// records and the meta record in one atomic, synced update.
+func (a *App) commit(height int64, appHash [32]byte) error {
+	hint := a.tree.ChangesSize() + a.stake.ChangesSize() + a.recs.changesSize() + 1024
+	err := a.engine.FlushWith(hint, func(b utxo.Batch) error {
+		a.tree.WriteChanges(b)
+		a.stake.WriteChanges(b)
+		a.recs.writeChanges(b)
+		if a.pendingGenesis != nil {
+			b.Put(keyGenesis, a.pendingGenesis)
+		}
+		b.Put(keyMeta, encodeMeta(height, appHash))
+		return nil
+	})
+	if err == nil {
+		a.pendingGenesis = nil
+	}
+	return err
+}
+
+// btcTip returns the header-tree node of the UTXO set's tip.
+func (a *App) btcTip() (*btcheaders.Node, error) {
+	_, hash, ok := a.engine.Tip()
+	if !ok {
+		return nil, fmt.Errorf("%w: the UTXO set has no tip", ErrHalt)
+	}
+	n, ok := a.tree.Get(hash)
+	if !ok {
+		return nil, fmt.Errorf("%w: the UTXO tip %s left the header tree", ErrHalt, hash)
+	}
+	return n, nil
+}

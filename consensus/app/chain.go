@@ -1,0 +1,205 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/btcsuite/btcd/wire"
+
+	"github.com/satnode/satnode/consensus/btcheaders"
+	"github.com/satnode/satnode/consensus/staking"
+	"github.com/satnode/satnode/consensus/tx"
+	"github.com/satnode/satnode/utxo"
+)
+
+func parseHeader(raw []byte) (*wire.BlockHeader, error) {
+	var h wire.BlockHeader
+	if err := h.Deserialize(bytes.NewReader(raw)); err != nil {
+		return nil, &tx.Error{Code: tx.CodeMalformed, Msg: fmt.Sprintf("header: %v", err)}
+	}
+	return &h, nil
+}
+
+// countEndorsements marks endorsed the touched headers whose endorsers now
+// hold ≥ 2/3 of the voting power. Headers not endorsed before are counted
+// again whenever anything changes, since a delegation or a slash moves
+// the power behind the same endorsements: every unendorsed record is
+// recounted each block (they are bounded by the headers above the base).
+func (a *App) countEndorsements() {
+	total := a.stake.TotalPower()
+	for _, r := range a.recs.sorted() {
+		if r.endorsed || len(r.endorsers) == 0 {
+			continue
+		}
+		var power int64
+		for _, op := range r.endorsers {
+			power += a.stake.Power(op)
+		}
+		if staking.Endorsed(power, total) {
+			r.endorsed = true
+			r.dirty = true
+		}
+	}
+}
+
+// isEndorsed is the fork-choice filter: a block counts once endorsed.
+func (a *App) isEndorsed(n *btcheaders.Node) bool {
+	r := a.recs.m[n.Hash()]
+	return r != nil && r.endorsed
+}
+
+// advance moves the UTXO set towards the canonical chain, the most-work
+// chain of endorsed blocks above the finalized base: it disconnects back to
+// the fork point if the canonical chain left the current tip, then
+// connects canonical blocks up to the byte budget (always at least one);
+// the rest waits for the next blocks. Each block connected for the first
+// time pays its reward and counts its endorsers' attendance.
+func (a *App) advance(ctx context.Context, now time.Time) error {
+	cur, err := a.btcTip()
+	if err != nil {
+		return err
+	}
+	target := a.tree.BestChain(a.isEndorsed)
+	if target == cur {
+		return nil
+	}
+	fork := a.tree.ForkPoint(cur, target)
+	if fork == nil {
+		return fmt.Errorf("%w: the canonical chain %s does not share the UTXO tip's history", ErrHalt, target.Hash())
+	}
+	if fork.Height() < a.tree.Base().Height() {
+		return fmt.Errorf("%w: a reorg to %s would go below the finalized base %d", ErrHalt, target.Hash(), a.tree.Base().Height())
+	}
+	for cur != fork {
+		if _, err := a.engine.Disconnect(); err != nil {
+			return fmt.Errorf("%w: disconnect %s at %d: %v", ErrHalt, cur.Hash(), cur.Height(), err)
+		}
+		a.log.Info("reorg: disconnected", "height", cur.Height(), "hash", cur.Hash())
+		cur = cur.Parent()
+	}
+	var path []*btcheaders.Node
+	for n := target; n != fork; n = n.Parent() {
+		path = append(path, n)
+	}
+	slices.Reverse(path)
+	var spent int64
+	for i, n := range path {
+		if i > 0 && spent >= a.params.MaxBTCBytesPerBlock {
+			break
+		}
+		raw, err := a.body(ctx, n)
+		if err != nil {
+			return err
+		}
+		blk, err := utxo.DecodeBlock(raw)
+		if err != nil {
+			return fmt.Errorf("%w: body of endorsed block %s: %v", ErrHalt, n.Hash(), err)
+		}
+		if _, err := a.engine.Connect(blk); err != nil {
+			return fmt.Errorf("%w: endorsed block %s at %d breaks Bitcoin's rules: %v", ErrHalt, n.Hash(), n.Height(), err)
+		}
+		spent += int64(len(raw))
+		if err := a.canonical(n, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// body fetches and checks the body of n. A missing or mismatching body is
+// waited for, logged every retry: the application never guesses, and every
+// node applies the same blocks, so waiting is the only deterministic
+// choice. The context ends the wait (node shutdown).
+func (a *App) body(ctx context.Context, n *btcheaders.Node) ([]byte, error) {
+	for attempt := 0; ; attempt++ {
+		raw, err := a.cfg.Bodies.Body(ctx, n.Hash())
+		if err == nil {
+			if err = checkBody(raw, n); err == nil {
+				return raw, nil
+			}
+		}
+		if !errors.Is(err, ErrNoBody) && attempt == 0 {
+			a.log.Warn("bad block body from the provider", "height", n.Height(), "hash", n.Hash(), "err", err)
+		}
+		a.log.Warn("waiting for a block body", "height", n.Height(), "hash", n.Hash(), "attempt", attempt+1, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("app: waiting for the body of %s: %w", n.Hash(), ctx.Err())
+		case <-time.After(a.cfg.BodyRetry):
+		}
+	}
+}
+
+// checkBody makes sure raw is the block n names; the engine then checks
+// the transactions against the header's merkle root.
+func checkBody(raw []byte, n *btcheaders.Node) error {
+	if len(raw) < 80 {
+		return fmt.Errorf("body of %d bytes", len(raw))
+	}
+	h, err := parseHeader(raw[:80])
+	if err != nil {
+		return err
+	}
+	if h.BlockHash() != n.Hash() {
+		return fmt.Errorf("body is block %s, want %s", h.BlockHash(), n.Hash())
+	}
+	return nil
+}
+
+// canonical is called for each block as it is connected: the first time,
+// it pays the block's reward to its synchronizer and to the validators
+// that endorsed it before it became canonical, and tells staking who was
+// there and who missed it.
+func (a *App) canonical(n *btcheaders.Node, now time.Time) error {
+	r := a.recs.m[n.Hash()]
+	if r == nil || r.paid {
+		return nil
+	}
+	r.paid, r.dirty = true, true
+	endorsed := slices.Clone(r.endorsers)
+	if _, err := a.stake.PayBitcoinBlockReward(n.Height(), r.submitter, endorsed); err != nil {
+		return fmt.Errorf("%w: reward of %s: %v", ErrHalt, n.Hash(), err)
+	}
+	var missed []tx.Address
+	for _, v := range a.stake.ActiveValidators() {
+		if _, found := slices.BinarySearchFunc(endorsed, v.Operator, cmpAddr); !found {
+			missed = append(missed, v.Operator)
+		}
+	}
+	jailed, err := a.stake.RecordEndorsements(endorsed, missed, now)
+	if err != nil {
+		return fmt.Errorf("%w: attendance of %s: %v", ErrHalt, n.Hash(), err)
+	}
+	for _, op := range jailed {
+		a.log.Warn("validator jailed for missing endorsements", "operator", op)
+	}
+	return nil
+}
+
+func cmpAddr(a, b tx.Address) int { return bytes.Compare(a[:], b[:]) }
+
+// finalize moves the finalized base up to finality_depth below the UTXO
+// tip, pruning the header tree and the records of pruned headers.
+func (a *App) finalize() error {
+	tip, err := a.btcTip()
+	if err != nil {
+		return err
+	}
+	h := tip.Height() - a.params.FinalityDepth
+	if h <= a.tree.Base().Height() {
+		return nil
+	}
+	if err := a.tree.SetBase(tip.Ancestor(h)); err != nil {
+		return fmt.Errorf("%w: finalize %d: %v", ErrHalt, h, err)
+	}
+	for _, r := range a.recs.sorted() {
+		if n, ok := a.tree.Get(r.hash); !ok || n.Height() <= a.tree.Base().Height() {
+			a.recs.remove(r)
+		}
+	}
+	return nil
+}

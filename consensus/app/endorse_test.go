@@ -1,0 +1,118 @@
+package app
+
+import (
+	"testing"
+
+	"github.com/satnode/satnode/consensus/tx"
+	"github.com/satnode/satnode/utxo"
+	"github.com/satnode/satnode/utxo/memstore"
+	"github.com/satnode/satnode/utxo/utxotest"
+)
+
+func mainnetRaws(t *testing.T) [][]byte {
+	t.Helper()
+	raws, err := utxotest.MainnetChain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raws
+}
+
+// straightDigest imports raws[0..n] into a bare engine: the MuHash the
+// endorsed chain must reach.
+func straightDigest(t *testing.T, raws [][]byte) [32]byte {
+	t.Helper()
+	e, err := utxo.Open(memstore.New(), utxo.Config{Params: utxo.MainNet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, raw := range raws {
+		b, err := utxo.DecodeBlock(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Connect(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := e.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestEndorseMainnet: a synchronizer submits the mainnet fixture's headers,
+// four equal validators endorse them, and the UTXO set reaches the same
+// MuHash as a straight import; a restart from the store resumes with the
+// same app hash.
+func TestEndorseMainnet(t *testing.T) {
+	raws := mainnetRaws(t)
+	h := newHarness(t, harnessOpts{stakes: []uint64{10e6, 10e6, 10e6, 10e6}})
+	h.mustOK(h.submit(raws[1:])...)
+	if got := h.btcTip(); got != 0 {
+		t.Fatalf("the set moved to %d before any endorsement", got)
+	}
+	// Three of four (75%) endorse: enough.
+	var txs [][]byte
+	for i := 0; i < 3; i++ {
+		txs = append(txs, h.endorse(i, 1, raws[1:])...)
+	}
+	res := h.mustOK(txs...)
+	if got := h.btcTip(); got != int32(len(raws)-1) {
+		t.Fatalf("tip %d after endorsement, want %d", got, len(raws)-1)
+	}
+	want := straightDigest(t, raws)
+	got, err := h.app.engine.Digest()
+	if err != nil || got != want {
+		t.Fatalf("muhash %x, straight import %x (%v)", got, want, err)
+	}
+	// Restart: the state reloads, Info reports the last commit, and the
+	// next block computes the same app hash as a node that never stopped.
+	h.app.Close()
+	h.app = h.open()
+	if h.app.height != h.height || [32]byte(res.AppHash) != h.app.appHash {
+		t.Fatalf("reloaded at %d %x, committed %d %x", h.app.height, h.app.appHash, h.height, res.AppHash)
+	}
+	if d, _ := h.app.engine.Digest(); d != want {
+		t.Fatal("reloaded set differs")
+	}
+	h.mustOK()
+	// The fourth validator's late endorsements of recent blocks are
+	// recorded (they earn nothing: the blocks were paid); blocks below the
+	// finalized base are gone.
+	n := int32(len(raws))
+	h.mustOK(h.endorse(3, n-3, raws[n-3:])...)
+	if r := h.block(h.endorse(3, 1, raws[1:2])...); r.TxResults[0].Code != uint32(tx.CodeUnknownBlock) {
+		t.Fatalf("endorsing a pruned block: code %d", r.TxResults[0].Code)
+	}
+}
+
+// TestStakeThreshold: 66% of the power cannot make a block canonical, 67%
+// can; a delegation can tip the balance.
+func TestStakeThreshold(t *testing.T) {
+	raws := mainnetRaws(t)[:4]
+	h := newHarness(t, harnessOpts{stakes: []uint64{66e6, 33e6, 1e6}})
+	h.mustOK(h.submit(raws[1:2])...)
+	h.mustOK(h.endorse(0, 1, raws[1:2])...)
+	if h.btcTip() != 0 {
+		t.Fatal("66% made a block canonical")
+	}
+	h.mustOK(h.endorse(2, 1, raws[1:2])...)
+	if h.btcTip() != 1 {
+		t.Fatal("67% did not make the block canonical")
+	}
+
+	// Block 2, endorsed by the 66% validator only; then the synchronizer
+	// delegates 2 units of power to it: 68 of 102 is exactly two thirds.
+	h.mustOK(h.submit(raws[2:3])...)
+	h.mustOK(h.endorse(0, 2, raws[2:3])...)
+	if h.btcTip() != 1 {
+		t.Fatal("66% made block 2 canonical")
+	}
+	h.mustOK(h.sign(h.sync, tx.Delegate{Validator: h.vals[0].op.addr, Amount: 2e6}))
+	if h.btcTip() != 2 {
+		t.Fatalf("a delegation to 68/101 did not make block 2 canonical (tip %d)", h.btcTip())
+	}
+}

@@ -1,0 +1,243 @@
+package app
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/btcsuite/btcd/wire"
+
+	"github.com/satnode/satnode/consensus/btcheaders"
+	"github.com/satnode/satnode/consensus/staking"
+	"github.com/satnode/satnode/consensus/tx"
+	"github.com/satnode/satnode/utxo"
+)
+
+// ErrGenesis wraps every problem with the genesis app_state.
+var ErrGenesis = errors.New("app: invalid genesis app_state")
+
+// Genesis is the app_state of CometBFT's genesis.json: the Bitcoin network
+// and start point, satnode's parameters, and the initial accounts,
+// validators and synchronizers. Its JSON form is the one operators edit, so
+// amounts are JSON numbers of base units, keys are hex or bech32m
+// addresses, and durations are Go duration strings ("504h").
+type Genesis struct {
+	// Network is mainnet, testnet3, signet, regtest or simnet.
+	Network string       `json:"network"`
+	Start   GenesisStart `json:"start"`
+	Params  Params       `json:"params"`
+
+	Accounts      []GenesisAccount      `json:"accounts"`
+	Validators    []GenesisValidator    `json:"validators"`
+	Synchronizers []GenesisSynchronizer `json:"synchronizers"`
+}
+
+// GenesisStart is where the Bitcoin header chain begins. This version
+// starts at height 0 (the network's genesis block), which the UTXO set can
+// be built from; a later start needs a UTXO snapshot at that height, which
+// is not supported yet.
+type GenesisStart struct {
+	Height int32 `json:"height"`
+	// Headers are hex 80-byte headers ending at Height, oldest first (the
+	// ancestry btcheaders.RequiredAncestry asks for). Empty at height 0.
+	Headers []string `json:"headers,omitempty"`
+}
+
+// Params are the chain's parameters.
+type Params struct {
+	// FinalityDepth: a Bitcoin block this far below the canonical tip is
+	// final; forks below it are refused. Default 100.
+	FinalityDepth int32 `json:"finality_depth"`
+	// MaxBTCBytesPerBlock bounds the Bitcoin block bytes applied in one
+	// satnode block during catch-up (at least one block is always
+	// applied). Default 16 MiB.
+	MaxBTCBytesPerBlock int64 `json:"max_btc_bytes_per_block"`
+
+	MaxValidators          uint32   `json:"max_validators"`
+	UnbondingPeriod        Duration `json:"unbonding_period"`
+	MinSelfStake           uint64   `json:"min_self_stake"`
+	MinSynchronizerBond    uint64   `json:"min_synchronizer_bond"`
+	PowerReduction         uint64   `json:"power_reduction"`
+	InitialReward          uint64   `json:"initial_reward"`
+	HalvingInterval        uint32   `json:"halving_interval"`
+	SynchronizerShareBps   uint16   `json:"synchronizer_share_bps"`
+	DoubleSignSlashBps     uint16   `json:"double_sign_slash_bps"`
+	DoubleSignJailDuration Duration `json:"double_sign_jail_duration"`
+	DowntimeMaxMissed      uint32   `json:"downtime_max_missed"`
+	DowntimeJailDuration   Duration `json:"downtime_jail_duration"`
+	DowntimeSlashBps       uint16   `json:"downtime_slash_bps"`
+}
+
+// DefaultParams are the parameters `satnode init` writes.
+func DefaultParams() Params {
+	return Params{
+		FinalityDepth:          100,
+		MaxBTCBytesPerBlock:    16 << 20,
+		MaxValidators:          100,
+		UnbondingPeriod:        Duration(21 * 24 * time.Hour),
+		MinSelfStake:           1_000_000,
+		MinSynchronizerBond:    1_000_000,
+		PowerReduction:         1_000_000,
+		InitialReward:          50_000_000,
+		HalvingInterval:        210_000,
+		SynchronizerShareBps:   2_000,
+		DoubleSignSlashBps:     500,
+		DoubleSignJailDuration: Duration(7 * 24 * time.Hour),
+		DowntimeMaxMissed:      500,
+		DowntimeJailDuration:   Duration(10 * time.Minute),
+		DowntimeSlashBps:       1,
+	}
+}
+
+// GenesisAccount is an initial balance.
+type GenesisAccount struct {
+	Address string `json:"address"`
+	Balance uint64 `json:"balance"`
+}
+
+// GenesisValidator is an initial, bonded validator.
+type GenesisValidator struct {
+	Operator string `json:"operator"`
+	// ConsensusKey is the ed25519 public key of the validator's CometBFT
+	// priv_validator_key.json, hex (32 bytes).
+	ConsensusKey  string `json:"consensus_key"`
+	EndorserKey   string `json:"endorser"`
+	CommissionBps uint16 `json:"commission_bps"`
+	Moniker       string `json:"moniker"`
+	SelfStake     uint64 `json:"self_stake"`
+}
+
+// GenesisSynchronizer is an initial synchronizer.
+type GenesisSynchronizer struct {
+	Address string `json:"address"`
+	Bond    uint64 `json:"bond"`
+	Payout  string `json:"payout"`
+}
+
+// Duration is a time.Duration written as a Go duration string in JSON.
+type Duration time.Duration
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a duration is a string such as \"504h\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ParseGenesis decodes app_state strictly: unknown fields are errors, so a
+// misspelt parameter is not silently replaced by zero.
+func ParseGenesis(appState []byte) (*Genesis, error) {
+	dec := json.NewDecoder(bytes.NewReader(appState))
+	dec.DisallowUnknownFields()
+	var g Genesis
+	if err := dec.Decode(&g); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrGenesis, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: data after the app_state object", ErrGenesis)
+	}
+	return &g, nil
+}
+
+// resolved is a genesis turned into what the packages take.
+type resolved struct {
+	utxo    *utxo.Params
+	start   btcheaders.StartPoint
+	staking staking.Genesis
+	params  Params
+}
+
+func (g *Genesis) resolve() (*resolved, error) {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrGenesis}, a...)...)
+	}
+	up, err := utxo.ParamsFor(g.Network)
+	if err != nil {
+		return nil, bad("network: %v", err)
+	}
+	p := g.Params
+	if p.FinalityDepth < 1 {
+		return nil, bad("params.finality_depth must be at least 1")
+	}
+	if p.MaxBTCBytesPerBlock < 1 {
+		return nil, bad("params.max_btc_bytes_per_block must be positive")
+	}
+	if g.Start.Height != 0 {
+		return nil, bad("start.height %d: only 0 is supported (a later start needs a UTXO snapshot)", g.Start.Height)
+	}
+	start := btcheaders.StartPoint{Height: g.Start.Height}
+	for i, h := range g.Start.Headers {
+		raw, err := hex.DecodeString(h)
+		if err != nil || len(raw) != 80 {
+			return nil, bad("start.headers[%d]: not 80 bytes of hex", i)
+		}
+		var hdr wire.BlockHeader
+		if err := hdr.Deserialize(bytes.NewReader(raw)); err != nil {
+			return nil, bad("start.headers[%d]: %v", i, err)
+		}
+		start.Headers = append(start.Headers, hdr)
+	}
+	sg := staking.Genesis{Params: staking.Params{
+		MaxValidators: p.MaxValidators, UnbondingPeriod: time.Duration(p.UnbondingPeriod),
+		MinSelfStake: p.MinSelfStake, MinSynchronizerBond: p.MinSynchronizerBond, PowerReduction: p.PowerReduction,
+		InitialReward: p.InitialReward, HalvingInterval: p.HalvingInterval, SynchronizerShareBps: p.SynchronizerShareBps,
+		DoubleSignSlashBps: p.DoubleSignSlashBps, DoubleSignJailDuration: time.Duration(p.DoubleSignJailDuration),
+		DowntimeMaxMissed: p.DowntimeMaxMissed, DowntimeJailDuration: time.Duration(p.DowntimeJailDuration),
+		DowntimeSlashBps: p.DowntimeSlashBps,
+	}}
+	addr := func(what, s string) (tx.Address, error) {
+		a, err := tx.ParseAddress(s)
+		if err != nil {
+			return a, bad("%s: %v", what, err)
+		}
+		return a, nil
+	}
+	for i, a := range g.Accounts {
+		ad, err := addr(fmt.Sprintf("accounts[%d].address", i), a.Address)
+		if err != nil {
+			return nil, err
+		}
+		sg.Accounts = append(sg.Accounts, staking.GenesisAccount{Address: ad, Balance: a.Balance})
+	}
+	for i, v := range g.Validators {
+		op, err := addr(fmt.Sprintf("validators[%d].operator", i), v.Operator)
+		if err != nil {
+			return nil, err
+		}
+		en, err := addr(fmt.Sprintf("validators[%d].endorser", i), v.EndorserKey)
+		if err != nil {
+			return nil, err
+		}
+		ck, err := hex.DecodeString(v.ConsensusKey)
+		if err != nil || len(ck) != 32 {
+			return nil, bad("validators[%d].consensus_key: not 32 bytes of hex", i)
+		}
+		sg.Validators = append(sg.Validators, staking.GenesisValidator{Operator: op, ConsensusKey: [32]byte(ck),
+			EndorserKey: en, CommissionBps: v.CommissionBps, Moniker: v.Moniker, SelfStake: v.SelfStake})
+	}
+	for i, s := range g.Synchronizers {
+		ad, err := addr(fmt.Sprintf("synchronizers[%d].address", i), s.Address)
+		if err != nil {
+			return nil, err
+		}
+		pay, err := addr(fmt.Sprintf("synchronizers[%d].payout", i), s.Payout)
+		if err != nil {
+			return nil, err
+		}
+		sg.Synchronizers = append(sg.Synchronizers, staking.GenesisSynchronizer{Address: ad, Bond: s.Bond, Payout: pay})
+	}
+	return &resolved{utxo: up, start: start, staking: sg, params: p}, nil
+}
