@@ -116,3 +116,29 @@ func TestStakeThreshold(t *testing.T) {
 		t.Fatalf("a delegation to 68/101 did not make block 2 canonical (tip %d)", h.btcTip())
 	}
 }
+
+// TestByteBudget: with a budget of one byte, each satnode block applies a
+// single Bitcoin block and the rest waits for the next blocks; rewards go
+// to the submitter and the endorsers as blocks become canonical.
+func TestByteBudget(t *testing.T) {
+	raws := mainnetRaws(t)[:11]
+	h := newHarness(t, harnessOpts{stakes: []uint64{10e6}, params: func(p *Params) { p.MaxBTCBytesPerBlock = 1 }})
+	syncBefore, _ := h.app.stake.Account(h.sync.addr)
+	h.mustOK(h.submit(raws[1:])...)
+	h.mustOK(h.endorse(0, 1, raws[1:])...)
+	for want := int32(1); want <= 10; want++ {
+		if got := h.btcTip(); got != want {
+			t.Fatalf("satnode block %d: Bitcoin tip %d, want %d", h.height, got, want)
+		}
+		h.mustOK()
+	}
+	syncAfter, _ := h.app.stake.Account(h.sync.addr)
+	p := h.app.params
+	wantSync := 10 * (p.InitialReward * uint64(p.SynchronizerShareBps) / 10_000)
+	if syncAfter.Balance-syncBefore.Balance != wantSync {
+		t.Fatalf("synchronizer earned %d, want %d", syncAfter.Balance-syncBefore.Balance, wantSync)
+	}
+	if v, _ := h.app.stake.Validator(h.vals[0].op.addr); v.Commission == 0 {
+		t.Fatal("the endorsing validator earned no commission")
+	}
+}
