@@ -174,8 +174,17 @@ func run(ctx context.Context, cfg *Config, eng *utxo.Engine, store utxo.Store, l
 	}
 	defer stream.Close()
 	dctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	blocks := decodePipeline(dctx, stream, cfg.Params, cfg.DecodeWorkers)
+	// The pipeline's feeder may still be in stream.Next, reading ahead,
+	// when the loop below ends; a Stream is not safe for concurrent use, so
+	// stop the feeder and wait for it (it closes blocks on its way out)
+	// before stream.Err and the deferred stream.Close.
+	stopPipeline := sync.OnceFunc(func() {
+		cancel()
+		for range blocks {
+		}
+	})
+	defer stopPipeline()
 	prog := newProgress(log, cfg.ProgressEvery, chain, from, end)
 	t0 := time.Now()
 	for p := range blocks {
@@ -200,6 +209,7 @@ func run(ctx context.Context, cfg *Config, eng *utxo.Engine, store utxo.Store, l
 		}
 	}
 	res.Elapsed = time.Since(t0)
+	stopPipeline()
 	if err := stream.Err(); err != nil {
 		return res, err
 	}
