@@ -1,5 +1,6 @@
 // Package blkfile reads and writes Bitcoin blocks in Bitcoin Core's blk file
-// format, for satnode's offline bulk importer.
+// format, for satnode's offline bulk importer and for the node's block body
+// provider.
 //
 // A blk file (Core's blocks/blk?????.dat) is a sequence of records
 //
@@ -26,6 +27,12 @@
 //     here. Blocks not descending from the root are ignored and counted.
 //   - Chain.Blocks streams the raw blocks in height order, read ahead in a
 //     background goroutine, each checked to hash to its indexed hash.
+//
+// Index.Read serves a single block by hash, for a node that applies the
+// blocks its chain endorses in any order: plain files (obfuscated or not)
+// with one positioned read; .bz2 files, which cannot be seeked, only from
+// memory, if the index pass was asked to keep their decompressed blocks
+// (ScanOptions.KeepCompressed).
 //
 // Writer produces blk files (with optional obfuscation), for generated
 // chains and tests.

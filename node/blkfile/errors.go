@@ -29,6 +29,14 @@ var (
 
 	// ErrHeightRange: a height outside the chain was asked for.
 	ErrHeightRange = errors.New("blkfile: height out of range")
+
+	// ErrNotFound: Index.Read was asked for a block the index does not
+	// hold.
+	ErrNotFound = errors.New("blkfile: block not in the indexed files")
+
+	// ErrNotSeekable: Index.Read was asked for a block of a .bz2 file
+	// whose blocks were not kept in memory (ScanOptions.KeepCompressed).
+	ErrNotSeekable = errors.New("blkfile: block is in a compressed file that cannot be read by position")
 )
 
 // FormatError reports data that is not valid blk framing: a wrong magic, an
@@ -52,18 +60,23 @@ func (e *FormatError) Error() string {
 // Unwrap returns the underlying error, if any.
 func (e *FormatError) Unwrap() error { return e.Err }
 
-// HashMismatchError is returned by a Stream when the bytes read for a height
-// do not hash to the indexed hash. It matches ErrHashMismatch.
+// HashMismatchError is returned by a Stream or Index.Read when the bytes
+// read for a block do not hash to the indexed hash. It matches
+// ErrHashMismatch.
 type HashMismatchError struct {
-	Height   int32
+	Height   int32          // -1 from Index.Read, which reads by hash
 	Want     chainhash.Hash // hash recorded by the index pass
 	Got      chainhash.Hash // double-SHA256 of the header read now
 	Location Location
 }
 
 func (e *HashMismatchError) Error() string {
-	return fmt.Sprintf("blkfile: block at height %d (%s offset %d): hash %s, index says %s (file changed since indexing?)",
-		e.Height, e.Location.Path, e.Location.Offset, e.Got, e.Want)
+	what := fmt.Sprintf("block at height %d", e.Height)
+	if e.Height < 0 {
+		what = "block " + e.Want.String()
+	}
+	return fmt.Sprintf("blkfile: %s (%s offset %d): hash %s, index says %s (file changed since indexing?)",
+		what, e.Location.Path, e.Location.Offset, e.Got, e.Want)
 }
 
 // Is makes errors.Is(err, ErrHashMismatch) true.

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/wire"
 )
 
 // maxOpenFiles bounds the plain files a Stream keeps open. The chain mostly
@@ -109,16 +110,18 @@ func (r *blockReader) readPlain(rec *record) ([]byte, error) {
 		return nil, fmt.Errorf("blkfile: reading %s at offset %d: %w", bf.path, rec.off, err)
 	}
 	bf.key.apply(buf, rec.off)
-	if err := r.checkPrefix(bf, rec, buf); err != nil {
+	if err := checkPrefix(r.c.ix.params.Net, bf, rec, buf); err != nil {
 		return nil, err
 	}
 	return buf[prefixSize:], nil
 }
 
-func (r *blockReader) checkPrefix(bf *blkFile, rec *record, prefix []byte) error {
+// checkPrefix checks that a record's prefix, read again, still says what
+// the index pass saw.
+func checkPrefix(net wire.BitcoinNet, bf *blkFile, rec *record, prefix []byte) error {
 	magic := binary.LittleEndian.Uint32(prefix[:4])
 	length := binary.LittleEndian.Uint32(prefix[4:8])
-	if magic != uint32(r.c.ix.params.Net) || length != rec.size {
+	if magic != uint32(net) || length != rec.size {
 		return &FormatError{File: bf.path, Offset: rec.off,
 			Reason: fmt.Sprintf("record prefix %x differs from the indexed one (file changed since indexing?)", prefix[:8])}
 	}

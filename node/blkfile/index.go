@@ -26,6 +26,12 @@ type ScanOptions struct {
 	// Progress, if set, is called after each file is scanned, from one
 	// goroutine at a time.
 	Progress func(filesDone, filesTotal int)
+	// KeepCompressed holds the decompressed blocks of .bz2 files in memory,
+	// so that Index.Read can serve them: a bzip2 stream cannot be seeked,
+	// and the index pass decompresses every byte anyway, so keeping the
+	// blocks then costs memory (the decompressed size of those files) but
+	// no second decompression. Plain files are never held.
+	KeepCompressed bool
 }
 
 // ScanStats summarises an index pass.
@@ -63,12 +69,16 @@ type Index struct {
 	files  []blkFile
 	recs   []record // distinct blocks, in file order (first record of each)
 	byHash map[chainhash.Hash]int32
-	stats  ScanStats
+	// held are the blocks of .bz2 files kept by ScanOptions.KeepCompressed,
+	// by index in recs.
+	held  map[int32][]byte
+	stats ScanStats
 }
 
 // fileScan is the index pass result for one file.
 type fileScan struct {
 	recs      []record
+	bodies    [][]byte // with ScanOptions.KeepCompressed on a .bz2 file: the block of each rec
 	bytes     int64
 	padded    bool
 	truncated *Truncation
@@ -118,7 +128,8 @@ func Scan(ctx context.Context, params *chaincfg.Params, sources []string, opts *
 					return
 				}
 				stop := func() bool { return ctx.Err() != nil || firstFail.Load() < i }
-				results[i], errs[i] = scanFile(stop, &files[i], int32(i), params, o.BufferSize)
+				keep := o.KeepCompressed && files[i].bz2
+				results[i], errs[i] = scanFile(stop, &files[i], int32(i), params, o.BufferSize, keep)
 				if errs[i] != nil {
 					for {
 						cur := firstFail.Load()
@@ -164,6 +175,7 @@ func buildIndex(params *chaincfg.Params, files []blkFile, results []fileScan) (*
 		files:  files,
 		recs:   make([]record, 0, total),
 		byHash: make(map[chainhash.Hash]int32, total),
+		held:   make(map[int32][]byte),
 	}
 	ix.stats.Files = len(files)
 	for fi := range results {
@@ -182,9 +194,12 @@ func buildIndex(params *chaincfg.Params, files []blkFile, results []fileScan) (*
 				continue
 			}
 			ix.byHash[r.recs[i].hash] = int32(len(ix.recs))
+			if r.bodies != nil {
+				ix.held[int32(len(ix.recs))] = r.bodies[i]
+			}
 			ix.recs = append(ix.recs, r.recs[i])
 		}
-		r.recs = nil // let the per-file copy go: peak memory matters on mainnet
+		r.recs, r.bodies = nil, nil // let the per-file copy go: peak memory matters on mainnet
 	}
 	return ix, nil
 }
@@ -192,9 +207,10 @@ func buildIndex(params *chaincfg.Params, files []blkFile, results []fileScan) (*
 // errStopped ends a file scan that another file's failure made pointless.
 var errStopped = errors.New("blkfile: scan stopped")
 
-// scanFile indexes one file: prefix and header of each record, body skipped.
-// stop is polled now and then to abandon the scan.
-func scanFile(stop func() bool, f *blkFile, fileIdx int32, params *chaincfg.Params, bufSize int) (fileScan, error) {
+// scanFile indexes one file: prefix and header of each record, body skipped,
+// or with keep read and returned in fileScan.bodies. stop is polled now and
+// then to abandon the scan.
+func scanFile(stop func() bool, f *blkFile, fileIdx int32, params *chaincfg.Params, bufSize int, keep bool) (fileScan, error) {
 	var res fileScan
 	src, err := openSource(f, bufSize)
 	if err != nil {
@@ -231,7 +247,20 @@ func scanFile(stop func() bool, f *blkFile, fileIdx int32, params *chaincfg.Para
 		if err != nil {
 			return res, classifyReadErr(f, off, err)
 		}
-		skipped, err := src.skip(int64(length) - headerSize)
+		var body []byte
+		var skipped int64
+		if keep {
+			body = make([]byte, length)
+			copy(body, hdr[:])
+			var got int
+			got, err = src.readFull(body[headerSize:])
+			skipped = int64(got)
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+		} else {
+			skipped, err = src.skip(int64(length) - headerSize)
+		}
 		if err == io.ErrUnexpectedEOF {
 			tr.Have = prefixSize + headerSize + skipped
 			res.truncated = &tr
@@ -248,6 +277,9 @@ func scanFile(stop func() bool, f *blkFile, fileIdx int32, params *chaincfg.Para
 			off:  off,
 			size: length,
 		})
+		if keep {
+			res.bodies = append(res.bodies, body)
+		}
 		res.bytes += prefixSize + int64(length)
 	}
 }
