@@ -23,12 +23,13 @@ import (
 // and restarts it, many times.
 const helperEnv = "SATNODE_HELPER_ARGS"
 
-// TestHelperProcess is not a test: when the crash test starts this binary
-// with SATNODE_HELPER_ARGS set, it runs satnode with those arguments.
+// TestHelperProcess is not a test: when the crash test (or TestLocalnet)
+// starts this binary with SATNODE_HELPER_ARGS set, it runs satnode with
+// those arguments.
 func TestHelperProcess(t *testing.T) {
 	args := os.Getenv(helperEnv)
 	if args == "" {
-		t.Skip("helper process for TestImportKilledRepeatedly")
+		t.Skip("helper process for TestImportKilledRepeatedly and TestLocalnet")
 	}
 	root := newRootCmd()
 	root.SetArgs(strings.Split(args, "\x1f"))

@@ -20,14 +20,16 @@ func newRootCmd() *cobra.Command {
 		Use:   "satnode",
 		Short: "satnode replicates the Bitcoin UTXO set and serves it to applications",
 		Long: `satnode replicates the Bitcoin UTXO set under proof-of-stake BFT consensus and
-serves it to applications. These commands import blocks offline, query the
-UTXO store, and generate test chains.`,
+serves it to applications. These commands create homes and localnets, run a
+node, send transactions and query a running chain, import blocks offline,
+query the UTXO store, and generate test chains.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&g.home, "home", defaultHome(), "satnode home directory (CometBFT layout: config/, data/)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	root.AddCommand(newVersionCmd(), newImportCmd(g), newUTXOCmd(g), newGenCmd(g), newKeysCmd(g))
+	root.AddCommand(newVersionCmd(), newImportCmd(g), newUTXOCmd(g), newGenCmd(g), newKeysCmd(g),
+		newInitCmd(g), newTestnetCmd(), newStartCmd(g), newTxCmd(g), newQueryCmd(g))
 	return root
 }
 

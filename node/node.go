@@ -1,0 +1,300 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+
+	dbm "github.com/cometbft/cometbft-db"
+	cmtcfg "github.com/cometbft/cometbft/config"
+	cmtjson "github.com/cometbft/cometbft/libs/json"
+	"github.com/cometbft/cometbft/libs/service"
+	nm "github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/proxy"
+	"github.com/cometbft/cometbft/types"
+
+	"github.com/satnode/satnode/consensus/app"
+	"github.com/satnode/satnode/utxo"
+	"github.com/satnode/satnode/utxo/leveldbstore"
+)
+
+// Options are what a caller adds to a home's configuration.
+type Options struct {
+	// LogOutput receives the log (default os.Stderr).
+	LogOutput io.Writer
+	// LogLevel, if set, replaces app.toml's log.level (debug, info, warn
+	// or error).
+	LogLevel string
+}
+
+// Node is a running (or ready to run) satnode node: the store, the
+// application and CometBFT, in one process.
+type Node struct {
+	home  string
+	log   *slog.Logger
+	cfg   *cmtcfg.Config
+	store *leveldbstore.Store
+	app   *app.App
+	cmt   *nm.Node
+	dbs   openDBs
+
+	started  bool
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Run runs the node of home until ctx is cancelled or CometBFT stops on its
+// own, then stops it cleanly. The error is the first of starting, running
+// or stopping.
+func Run(ctx context.Context, home string, opts Options) error {
+	n, err := New(ctx, home, opts)
+	if err != nil {
+		return err
+	}
+	if err := n.Start(); err != nil {
+		return errors.Join(err, n.Stop())
+	}
+	select {
+	case <-ctx.Done():
+		n.log.Info("stopping", "reason", context.Cause(ctx))
+	case <-n.cmt.Quit():
+		n.log.Error("CometBFT stopped on its own")
+	}
+	return n.Stop()
+}
+
+// New reads home's configuration and genesis, indexes the body sources,
+// opens the store and the application, and builds CometBFT's node, whose
+// handshake brings the application up to CometBFT's last block. Nothing
+// listens on the network until Start. ctx bounds the preparation only.
+func New(ctx context.Context, home string, opts Options) (*Node, error) {
+	if opts.LogOutput == nil {
+		opts.LogOutput = os.Stderr
+	}
+	cfg, err := LoadCometConfig(home)
+	if err != nil {
+		return nil, err
+	}
+	ac, err := LoadAppConfig(home)
+	if err != nil {
+		return nil, err
+	}
+	if opts.LogLevel != "" {
+		ac.Log.Level = opts.LogLevel
+	}
+	lvl, err := ac.Log.level()
+	if err != nil {
+		return nil, err
+	}
+	log := NewLogger(opts.LogOutput, lvl, cfg.LogFormat)
+	cmtLog, err := cometLoggerFor(log, cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	genDoc, g, err := ReadGenesis(cfg.GenesisFile())
+	if err != nil {
+		return nil, err
+	}
+	up, err := utxo.ParamsFor(g.Network)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: app_state.network: %v", app.ErrGenesis, cfg.GenesisFile(), err)
+	}
+	bodies, err := OpenFileBodies(ctx, up.Chain, ac.SourcePaths(home))
+	if err != nil {
+		return nil, err
+	}
+	log.Info("block bodies indexed", "sources", len(ac.Bodies.Sources), "blocks", bodies.Len())
+	if err := checkPrivValidator(cfg); err != nil {
+		return nil, err
+	}
+	nodeKey, err := p2p.LoadOrGenNodeKey(cfg.NodeKeyFile())
+	if err != nil {
+		return nil, fmt.Errorf("node: node key %s: %w", cfg.NodeKeyFile(), err)
+	}
+
+	n := &Node{home: home, log: log, cfg: cfg}
+	storePath := filepath.Join(home, StoreDir)
+	if n.store, err = leveldbstore.Open(storePath, leveldbstore.Options{}); err != nil {
+		return nil, fmt.Errorf("node: opening the store (is another node running on %s?): %w", home, err)
+	}
+	n.app, err = app.New(app.Config{Store: n.store, Bodies: bodies, CacheBytes: ac.UTXO.CacheMB << 20,
+		Logger: log.With("module", "app")})
+	if err != nil {
+		return nil, errors.Join(err, n.store.Close())
+	}
+	n.cmt, err = nm.NewNode(cfg,
+		privval.LoadOrGenFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile()),
+		nodeKey,
+		proxy.NewLocalClientCreator(n.app),
+		nm.DefaultGenesisDocProviderFunc(cfg),
+		n.dbs.provider(cmtcfg.DefaultDBProvider),
+		nm.DefaultMetricsProvider(cfg.Instrumentation),
+		cmtLog)
+	if err != nil {
+		n.dbs.closeAll()
+		return nil, errors.Join(fmt.Errorf("node: starting CometBFT: %w", err), n.app.Close(), n.store.Close())
+	}
+	log.Info("node ready", "home", home, "chain_id", genDoc.ChainID, "network", g.Network,
+		"height", n.cmt.BlockStore().Height(), "node_id", nodeKey.ID())
+	return n, nil
+}
+
+// Start starts CometBFT: P2P, RPC, consensus.
+func (n *Node) Start() error {
+	if err := n.cmt.Start(); err != nil {
+		return fmt.Errorf("node: starting CometBFT: %w", err)
+	}
+	n.started = true
+	n.log.Info("node started", "p2p", n.cfg.P2P.ListenAddress, "rpc", n.cfg.RPC.ListenAddress)
+	return nil
+}
+
+// Stop stops CometBFT and waits for it, then closes the application and
+// the store. It is safe to call more than once, and on a node that was
+// never started (which releases what New opened).
+//
+// One write can follow it: CometBFT v0.38's address book (with PEX on)
+// saves config/addrbook.json from a goroutine of its own when stopped, and
+// nothing waits for that goroutine. The file is written atomically, so a
+// process that exits meanwhile leaves the previous one.
+func (n *Node) Stop() error {
+	n.stopOnce.Do(func() {
+		var errs []error
+		if n.started {
+			if err := n.cmt.Stop(); err != nil && !errors.Is(err, service.ErrAlreadyStopped) {
+				errs = append(errs, fmt.Errorf("node: stopping CometBFT: %w", err))
+			}
+			n.cmt.Wait()
+		} else {
+			// BaseService.Stop refuses a service that never started, but
+			// New already opened CometBFT's databases: OnStop closes them.
+			n.cmt.OnStop()
+		}
+		n.dbs.closeAll()
+		if err := n.app.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("node: closing the application: %w", err))
+		}
+		if err := n.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("node: closing the store: %w", err))
+		}
+		n.stopErr = errors.Join(errs...)
+		n.log.Info("node stopped")
+	})
+	return n.stopErr
+}
+
+// Quit is closed when CometBFT stops, by Stop or on its own.
+func (n *Node) Quit() <-chan struct{} { return n.cmt.Quit() }
+
+// CometBFT returns the CometBFT node (for tests and tools).
+func (n *Node) CometBFT() *nm.Node { return n.cmt }
+
+// ReadGenesis reads CometBFT's genesis file and decodes its app_state
+// strictly (app.ParseGenesis).
+func ReadGenesis(path string) (*types.GenesisDoc, *app.Genesis, error) {
+	doc, err := types.GenesisDocFromFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", app.ErrGenesis, err)
+	}
+	g, err := app.ParseGenesis(doc.AppState)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return doc, g, nil
+}
+
+// checkPrivValidator reads the consensus key and its sign state the way
+// privval.LoadOrGenFilePV will, which exits the process on any problem:
+// here the problem is an error naming the file.
+func checkPrivValidator(cfg *cmtcfg.Config) error {
+	keyPath, statePath := cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile()
+	data, err := os.ReadFile(keyPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // LoadOrGenFilePV generates one: a full node, not a validator
+	}
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	var key privval.FilePVKey
+	if err := cmtjson.Unmarshal(data, &key); err != nil || key.PrivKey == nil {
+		return fmt.Errorf("%w: %s is not a CometBFT validator key: %v", ErrConfig, keyPath, err)
+	}
+	data, err = os.ReadFile(statePath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %s exists but its sign state %s does not; restore it from a backup, or, "+
+			"only if this key never signed on this chain, write {\"height\":\"0\",\"round\":0,\"step\":0}", ErrConfig, keyPath, statePath)
+	}
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	var st privval.FilePVLastSignState
+	if err := cmtjson.Unmarshal(data, &st); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrConfig, statePath, err)
+	}
+	return nil
+}
+
+// ConsensusKey returns the ed25519 public key of home's
+// priv_validator_key.json: what CreateValidator names as the consensus key
+// of a validator run from that home.
+func ConsensusKey(home string) ([32]byte, error) {
+	cfg, err := LoadCometConfig(home)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	path := cfg.PrivValidatorKeyFile()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("node: %w", err)
+	}
+	var key privval.FilePVKey
+	if err := cmtjson.Unmarshal(data, &key); err != nil || key.PrivKey == nil {
+		return [32]byte{}, fmt.Errorf("%w: %s is not a CometBFT validator key: %v", ErrConfig, path, err)
+	}
+	pub := key.PrivKey.PubKey().Bytes()
+	if len(pub) != 32 {
+		return [32]byte{}, fmt.Errorf("%w: %s holds a %s key, want ed25519", ErrConfig, path, key.PrivKey.Type())
+	}
+	return [32]byte(pub), nil
+}
+
+// openDBs records the databases CometBFT opens, so that Stop can close
+// those CometBFT's own OnStop leaves open: in v0.38.26 the transaction
+// index ("tx_index") is never closed, and its goleveldb lock would keep a
+// node from being started again in the same process. A failed NewNode
+// also leaves its databases open. Closing one CometBFT already closed
+// only returns an error, which is ignored.
+type openDBs struct {
+	mu  sync.Mutex
+	dbs []dbm.DB
+}
+
+func (o *openDBs) provider(p cmtcfg.DBProvider) cmtcfg.DBProvider {
+	return func(ctx *cmtcfg.DBContext) (dbm.DB, error) {
+		db, err := p(ctx)
+		if err == nil {
+			o.mu.Lock()
+			o.dbs = append(o.dbs, db)
+			o.mu.Unlock()
+		}
+		return db, err
+	}
+}
+
+func (o *openDBs) closeAll() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, db := range o.dbs {
+		_ = db.Close()
+	}
+	o.dbs = nil
+}
