@@ -155,6 +155,9 @@ func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposa
 // the app hash. An error halts the node: it is returned only for the
 // conditions of ErrHalt, never for a bad transaction.
 func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	if a.stake == nil {
+		return nil, errors.New("app: FinalizeBlock before InitChain")
+	}
 	bc := &blockCtx{height: req.Height, time: req.Time}
 	res := &abci.ResponseFinalizeBlock{TxResults: make([]*abci.ExecTxResult, len(req.Txs))}
 	for i, raw := range req.Txs {
@@ -213,6 +216,9 @@ func (a *App) consensusKeyOf(addr []byte) ([32]byte, bool) {
 
 // Commit writes everything FinalizeBlock changed in one atomic update.
 func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
+	if a.engine == nil {
+		return nil, errors.New("app: Commit before InitChain")
+	}
 	if err := a.commit(a.pendingHeight, a.pendingAppHash); err != nil {
 		return nil, fmt.Errorf("%w: commit: %v", ErrHalt, err)
 	}

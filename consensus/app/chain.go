@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 
 	"github.com/satnode/satnode/consensus/btcheaders"
@@ -91,18 +92,14 @@ func (a *App) advance(ctx context.Context, now time.Time) error {
 		if i > 0 && spent >= a.params.MaxBTCBytesPerBlock {
 			break
 		}
-		raw, err := a.body(ctx, n)
+		blk, size, err := a.body(ctx, n)
 		if err != nil {
 			return err
-		}
-		blk, err := utxo.DecodeBlock(raw)
-		if err != nil {
-			return fmt.Errorf("%w: body of endorsed block %s: %v", ErrHalt, n.Hash(), err)
 		}
 		if _, err := a.engine.Connect(blk); err != nil {
 			return fmt.Errorf("%w: endorsed block %s at %d breaks Bitcoin's rules: %v", ErrHalt, n.Hash(), n.Height(), err)
 		}
-		spent += int64(len(raw))
+		spent += int64(size)
 		if err := a.canonical(n, now); err != nil {
 			return err
 		}
@@ -110,44 +107,57 @@ func (a *App) advance(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// body fetches and checks the body of n. A missing or mismatching body is
-// waited for, logged every retry: the application never guesses, and every
-// node applies the same blocks, so waiting is the only deterministic
-// choice. The context ends the wait (node shutdown).
-func (a *App) body(ctx context.Context, n *btcheaders.Node) ([]byte, error) {
+// body fetches the body of n and makes sure it is the block n's header
+// commits to: the same header, and transactions that match its merkle
+// root (without the CVE-2012-2459 duplicated tail) and witness
+// commitment. A body that fails these says nothing about the block — a
+// provider served a wrong or mutated copy, which anyone can make — so it
+// is treated like a missing one: waited for, logged every retry. The
+// application never guesses, and every node applies the same blocks, so
+// waiting is the only deterministic choice. Only a body that matches its
+// header and still breaks a rule (Connect) proves the block invalid. The
+// context ends the wait (node shutdown).
+func (a *App) body(ctx context.Context, n *btcheaders.Node) (*utxo.Block, int, error) {
 	for attempt := 0; ; attempt++ {
 		raw, err := a.cfg.Bodies.Body(ctx, n.Hash())
+		var blk *utxo.Block
 		if err == nil {
-			if err = checkBody(raw, n); err == nil {
-				return raw, nil
-			}
+			blk, err = a.checkBody(raw, n)
 		}
-		if !errors.Is(err, ErrNoBody) && attempt == 0 {
-			a.log.Warn("bad block body from the provider", "height", n.Height(), "hash", n.Hash(), "err", err)
+		if err == nil {
+			return blk, len(raw), nil
 		}
-		a.log.Warn("waiting for a block body", "height", n.Height(), "hash", n.Hash(), "attempt", attempt+1, "err", err)
+		a.log.Warn("waiting for the block body", "height", n.Height(), "hash", n.Hash(), "attempt", attempt+1, "err", err)
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("app: waiting for the body of %s: %w", n.Hash(), ctx.Err())
+			return nil, 0, fmt.Errorf("app: waiting for the body of %s: %w", n.Hash(), ctx.Err())
 		case <-time.After(a.cfg.BodyRetry):
 		}
 	}
 }
 
-// checkBody makes sure raw is the block n names; the engine then checks
-// the transactions against the header's merkle root.
-func checkBody(raw []byte, n *btcheaders.Node) error {
+// errWrongBody: a body that is not the block its header names.
+var errWrongBody = errors.New("app: body does not match its header")
+
+func (a *App) checkBody(raw []byte, n *btcheaders.Node) (*utxo.Block, error) {
 	if len(raw) < 80 {
-		return fmt.Errorf("body of %d bytes", len(raw))
+		return nil, fmt.Errorf("%w: %d bytes", errWrongBody, len(raw))
 	}
-	h, err := parseHeader(raw[:80])
+	if h := chainhash.DoubleHashH(raw[:80]); h != n.Hash() {
+		return nil, fmt.Errorf("%w: body is block %s", errWrongBody, h)
+	}
+	blk, err := utxo.DecodeBlock(raw)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("%w: %v", errWrongBody, err)
 	}
-	if h.BlockHash() != n.Hash() {
-		return fmt.Errorf("body is block %s, want %s", h.BlockHash(), n.Hash())
+	err = utxo.CheckBlock(blk, a.engine.Params(), n.Height())
+	for _, c := range []utxo.ErrorCode{utxo.ErrBadMerkleRoot, utxo.ErrMutatedMerkle, utxo.ErrBadWitnessCommitment, utxo.ErrUnexpectedWitness} {
+		if utxo.IsRuleError(err, c) {
+			return nil, fmt.Errorf("%w: %v", errWrongBody, err)
+		}
 	}
-	return nil
+	// Any other rule error is the block's own; Connect reports it.
+	return blk, nil
 }
 
 // canonical is called for each block as it is connected: the first time,

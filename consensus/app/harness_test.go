@@ -61,6 +61,7 @@ type harnessOpts struct {
 	network string
 	stakes  []uint64 // self-stake per validator, in tokens
 	params  func(*Params)
+	start   time.Time // the first block time (default 2026-11-01)
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
@@ -70,6 +71,9 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	}
 	h := &harness{t: t, store: memstore.New(), bodies: NewMemBodies(), sync: newActor("sync"),
 		now: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+	if !o.start.IsZero() {
+		h.now = o.start
+	}
 	p := DefaultParams()
 	p.MinSelfStake, p.PowerReduction = 1_000_000, 1_000_000
 	if o.params != nil {
