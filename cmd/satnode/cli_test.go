@@ -56,7 +56,7 @@ func TestCLIMainnet(t *testing.T) {
 		t.Fatalf("utxo info amounts:\n%s", info)
 	}
 
-	s, err := leveldbstore.Open(filepath.Join(home, "data", "utxo"), leveldbstore.Options{ReadOnly: true})
+	s, err := leveldbstore.Open(filepath.Join(home, "data", "satnode"), leveldbstore.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -131,7 +131,7 @@ func TestImportKilledRepeatedly(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(2026, 11))
 	home := t.TempDir()
-	dir := filepath.Join(home, "data", "utxo")
+	dir := filepath.Join(home, "data", "satnode")
 	killed, finished := 0, 0
 	for i := 0; i < kills; i++ {
 		cmd := run(home)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/satnode/satnode/node"
 	"github.com/spf13/cobra"
 )
 
@@ -40,8 +41,10 @@ func defaultHome() string {
 	return ".satnode"
 }
 
-// storeDir is where the UTXO store lives in a home directory.
-func (g *globals) storeDir() string { return filepath.Join(g.home, "data", "utxo") }
+// storeDir is the home's goleveldb store: the UTXO set, and the consensus
+// state once the node runs. `satnode import` fills the same store a node
+// later starts from (a genesis start above height 0 needs it).
+func (g *globals) storeDir() string { return filepath.Join(g.home, filepath.FromSlash(node.StoreDir)) }
 
 func (g *globals) logger() *slog.Logger {
 	var lvl slog.Level

@@ -15,6 +15,7 @@ import (
 	"github.com/satnode/satnode/consensus/staking"
 	"github.com/satnode/satnode/consensus/tx"
 	"github.com/satnode/satnode/utxo"
+	"github.com/satnode/satnode/utxo/muhash"
 )
 
 var _ abci.Application = (*App)(nil)
@@ -63,7 +64,7 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	if a.engine, err = a.openEngine(r.utxo, r.params); err != nil {
 		return nil, err
 	}
-	if err := a.connectGenesis(r.utxo.Chain); err != nil {
+	if err := a.startUTXO(r); err != nil {
 		return nil, err
 	}
 	a.recs = newRecords()
@@ -79,6 +80,34 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		return nil, err
 	}
 	return &abci.ResponseInitChain{Validators: vals, AppHash: a.pendingAppHash[:]}, nil
+}
+
+// startUTXO brings the UTXO set to the start point: at height 0 it
+// connects the network's genesis block to an empty store; above 0 the
+// store must already hold the set at the start header, imported offline,
+// with the MuHash genesis names.
+func (a *App) startUTXO(r *resolved) error {
+	height, hash, ok := a.engine.Tip()
+	if r.start.Height == 0 {
+		if ok {
+			return fmt.Errorf("%w: the store already holds a UTXO set (tip %d); a chain starting at 0 needs an empty one", ErrGenesis, height)
+		}
+		return a.connectGenesis(r.utxo.Chain)
+	}
+	want := a.tree.Base()
+	if !ok || height != want.Height() || hash != want.Hash() {
+		return fmt.Errorf("%w: the chain starts at Bitcoin block %d (%s): import it first with `satnode import --stop-height %d` into this home (the store's tip is %d %s)",
+			ErrGenesis, want.Height(), want.Hash(), want.Height(), height, hash)
+	}
+	d, err := a.engine.Digest()
+	if err != nil {
+		return err
+	}
+	if d != r.muhash {
+		return fmt.Errorf("%w: the imported UTXO set at %d has MuHash %s, genesis says %s",
+			ErrGenesis, height, muhash.Digest(d), muhash.Digest(r.muhash))
+	}
+	return nil
 }
 
 func (a *App) connectGenesis(p *chaincfg.Params) error {

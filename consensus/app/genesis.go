@@ -35,15 +35,24 @@ type Genesis struct {
 	Synchronizers []GenesisSynchronizer `json:"synchronizers"`
 }
 
-// GenesisStart is where the Bitcoin header chain begins. This version
-// starts at height 0 (the network's genesis block), which the UTXO set can
-// be built from; a later start needs a UTXO snapshot at that height, which
-// is not supported yet.
+// GenesisStart is where the Bitcoin header chain begins: height 0 (the
+// network's genesis block), or a later height H given with the headers
+// below it that the retarget and median-time-past rules need
+// (btcheaders.RequiredAncestry) and the MuHash of the UTXO set at H.
+//
+// A later start does not carry the UTXO set in the genesis file: every node
+// builds it offline with `satnode import --stop-height H` into its home
+// before its first start, and InitChain refuses to begin unless the store's
+// tip is the start header and its MuHash is the one in genesis — which
+// anyone can check against Bitcoin Core's `gettxoutsetinfo muhash` at H.
 type GenesisStart struct {
 	Height int32 `json:"height"`
-	// Headers are hex 80-byte headers ending at Height, oldest first (the
-	// ancestry btcheaders.RequiredAncestry asks for). Empty at height 0.
+	// Headers are hex 80-byte headers ending at Height, oldest first.
+	// Empty at height 0.
 	Headers []string `json:"headers,omitempty"`
+	// MuHash is the UTXO set's MuHash3072 at Height as Bitcoin Core
+	// prints it. Required above height 0.
+	MuHash string `json:"muhash,omitempty"`
 }
 
 // Params are the chain's parameters.
@@ -156,6 +165,7 @@ func ParseGenesis(appState []byte) (*Genesis, error) {
 type resolved struct {
 	utxo    *utxo.Params
 	start   btcheaders.StartPoint
+	muhash  [32]byte // the set's digest at a start above 0, internal order
 	staking staking.Genesis
 	params  Params
 }
@@ -175,8 +185,23 @@ func (g *Genesis) resolve() (*resolved, error) {
 	if p.MaxBTCBytesPerBlock < 1 {
 		return nil, bad("params.max_btc_bytes_per_block must be positive")
 	}
-	if g.Start.Height != 0 {
-		return nil, bad("start.height %d: only 0 is supported (a later start needs a UTXO snapshot)", g.Start.Height)
+	if g.Start.Height < 0 {
+		return nil, bad("start.height %d is negative", g.Start.Height)
+	}
+	var mu [32]byte
+	if g.Start.Height > 0 {
+		b, err := hex.DecodeString(g.Start.MuHash)
+		if err != nil || len(b) != 32 {
+			return nil, bad("start.muhash: a start above height 0 needs the UTXO set's MuHash there, 64 hex digits")
+		}
+		for i := range b {
+			mu[31-i] = b[i] // Core prints it as a uint256: reversed
+		}
+		if len(g.Start.Headers) == 0 {
+			return nil, bad("start.headers: a start above height 0 needs its header and ancestry")
+		}
+	} else if g.Start.MuHash != "" || len(g.Start.Headers) > 0 {
+		return nil, bad("start: a start at height 0 takes no headers or muhash (the network's genesis is used)")
 	}
 	start := btcheaders.StartPoint{Height: g.Start.Height}
 	for i, h := range g.Start.Headers {
@@ -239,5 +264,5 @@ func (g *Genesis) resolve() (*resolved, error) {
 		}
 		sg.Synchronizers = append(sg.Synchronizers, staking.GenesisSynchronizer{Address: ad, Bond: s.Bond, Payout: pay})
 	}
-	return &resolved{utxo: up, start: start, staking: sg, params: p}, nil
+	return &resolved{utxo: up, start: start, muhash: mu, staking: sg, params: p}, nil
 }

@@ -62,6 +62,9 @@ type harnessOpts struct {
 	stakes  []uint64 // self-stake per validator, in tokens
 	params  func(*Params)
 	start   time.Time // the first block time (default 2026-11-01)
+	store   utxo.Store
+	// genesis edits the genesis before InitChain.
+	genesis func(*Genesis)
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
@@ -69,7 +72,10 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	if o.network == "" {
 		o.network = "mainnet"
 	}
-	h := &harness{t: t, store: memstore.New(), bodies: NewMemBodies(), sync: newActor("sync"),
+	if o.store == nil {
+		o.store = memstore.New()
+	}
+	h := &harness{t: t, store: o.store, bodies: NewMemBodies(), sync: newActor("sync"),
 		now: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
 	if !o.start.IsZero() {
 		h.now = o.start
@@ -89,6 +95,9 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		g.Validators = append(g.Validators, GenesisValidator{Operator: k.op.addr.String(), ConsensusKey: hex.EncodeToString(k.cons),
 			EndorserKey: k.endorser.addr.String(), CommissionBps: 1000, Moniker: "v" + string(rune('0'+i)), SelfStake: st})
 		g.Accounts = append(g.Accounts, GenesisAccount{Address: k.op.addr.String(), Balance: 1_000_000_000})
+	}
+	if o.genesis != nil {
+		o.genesis(&g)
 	}
 	state, err := json.Marshal(g)
 	if err != nil {
