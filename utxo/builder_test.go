@@ -72,14 +72,6 @@ func (b *builder) script() []byte {
 	return s
 }
 
-// txSpec describes a transaction to build; the builder fills in outputs.
-type txSpec struct {
-	inputs []utxo.Outpoint
-	outs   int
-	// overspend makes the outputs exceed the inputs by one satoshi.
-	overspend bool
-}
-
 // child builds a block on parent: a coinbase claiming subsidy + fees +
 // extraCoinbase, and a few random transactions spending coins of the
 // parent's set (and sometimes outputs created earlier in the block).

@@ -123,17 +123,3 @@ func (c *coinCache) spend(op *Outpoint) {
 	e.flags |= flagSpent | flagDirty
 	c.m[*op] = e
 }
-
-// clear drops every entry and reclaims the arena. Only valid when nothing
-// is dirty.
-func (c *coinCache) clear() {
-	// A new map, rather than clear(), gives the memory back: a Go map
-	// never shrinks.
-	c.m = make(map[Outpoint]cacheEntry)
-	for i := range c.chunks {
-		c.chunks[i] = c.chunks[i][:0]
-	}
-	c.chunks = c.chunks[:1]
-	c.cur = 0
-	c.arenaBytes = 0
-}

@@ -58,9 +58,8 @@ type spentCoin struct {
 
 // undoBuilder accumulates a block's undo record while it is connected.
 type undoBuilder struct {
-	buf     []byte
-	nTx     int
-	scratch []byte
+	buf []byte
+	nTx int
 }
 
 func (u *undoBuilder) reset() {

@@ -25,11 +25,11 @@ func parseHeader(raw []byte) (*wire.BlockHeader, error) {
 	return &h, nil
 }
 
-// countEndorsements marks endorsed the touched headers whose endorsers now
-// hold ≥ 2/3 of the voting power. Headers not endorsed before are counted
-// again whenever anything changes, since a delegation or a slash moves
-// the power behind the same endorsements: every unendorsed record is
-// recounted each block (they are bounded by the headers above the base).
+// countEndorsements marks endorsed the headers whose endorsers now hold
+// ≥ 2/3 of the voting power. Every unendorsed record is recounted each
+// block, not only those that got endorsements: a delegation or a slash
+// moves the power behind the same endorsements. The records are bounded
+// by the headers above the finalized base.
 func (a *App) countEndorsements() {
 	total := a.stake.TotalPower()
 	for _, r := range a.recs.sorted() {

@@ -65,12 +65,6 @@ func TestBtcdCodeMapping(t *testing.T) {
 	}
 }
 
-// regtestChain returns n mined regtest headers above genesis, a minute
-// apart.
-func regtestChain(n int) []wire.BlockHeader {
-	return genChain(&chaincfg.RegressionNetParams, n, func(int) int64 { return 60 })
-}
-
 // TestRejectTimeAndVersion covers the rules mainnet data cannot: a time
 // equal to the median time past (refused) or one second above (accepted),
 // and a version that is no longer valid.

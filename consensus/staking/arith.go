@@ -79,8 +79,6 @@ func fromBig(b *big.Int) (u256, bool) {
 	return out, true
 }
 
-func cmpU256(a, b u256) int { return toBig(a).Cmp(toBig(b)) }
-
 // pendingReward is floor(shares × (acc − last) / 10^18): what a delegation
 // of shares earned since its last settlement at ratio last. ok is false if
 // last is above acc or the result does not fit in 64 bits, both signs of a

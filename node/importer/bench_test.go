@@ -22,7 +22,6 @@ import (
 	"github.com/btcsuite/btcd/database"
 	_ "github.com/btcsuite/btcd/database/ffldb" // btcd's block database driver
 	"github.com/btcsuite/btcd/txscript"
-	"github.com/btcsuite/btcd/wire"
 
 	"github.com/satnode/satnode/node/blkfile"
 	"github.com/satnode/satnode/node/importer"
@@ -237,22 +236,7 @@ func benchChain(b *testing.B) string {
 	}
 	b.Logf("generating the benchmark chain in %s (a few minutes, once)", dir)
 	_ = os.RemoveAll(dir)
-	cfg := chaingen.BenchConfig()
-	gen, err := chaingen.New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	w, err := blkfile.NewWriter(dir, cfg.Params.Net, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := gen.Each(func(blk *wire.MsgBlock) error { _, err := w.WriteMsgBlock(blk); return err }); err != nil {
-		b.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("benchmark chain: %s", gen.Summary())
+	b.Logf("benchmark chain: %s", writeChain(b, dir, chaingen.BenchConfig()))
 	if err := os.WriteFile(filepath.Join(dir, "complete"), nil, 0o644); err != nil {
 		b.Fatal(err)
 	}

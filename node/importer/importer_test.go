@@ -193,20 +193,28 @@ func writeGenerated(t *testing.T, dir string, seed uint64, n int) {
 	t.Helper()
 	cfg := chaingen.DefaultConfig()
 	cfg.Seed, cfg.Blocks, cfg.PreActivationTxsPerBlock = seed, n, 10
+	writeChain(t, dir, cfg)
+}
+
+// writeChain generates the chain cfg describes into blk files in dir and
+// returns the generator's summary.
+func writeChain(tb testing.TB, dir string, cfg chaingen.Config) chaingen.Summary {
+	tb.Helper()
 	g, err := chaingen.New(cfg)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	w, err := blkfile.NewWriter(dir, cfg.Params.Net, nil)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := g.Each(func(b *wire.MsgBlock) error { _, err := w.WriteMsgBlock(b); return err }); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
+	return g.Summary()
 }
 
 // TestImportFollowsFilesChain imports one chain, then files holding a

@@ -36,8 +36,6 @@ type OutputMix struct {
 	P2WSH  float64
 }
 
-func (m OutputMix) total() float64 { return m.P2WPKH + m.P2TR + m.P2PKH + m.P2SH + m.P2WSH }
-
 // HotAddress is an address (key index plus script type) that receives a
 // fixed share of all generated outputs, like an exchange deposit address.
 type HotAddress struct {
