@@ -1,6 +1,37 @@
-// Package p2p will hold satnode's libp2p host: block announcements over
-// gossipsub and the body-fetch protocol. It never writes state.
+// Package p2p moves Bitcoin block bodies between satnode nodes over libp2p,
+// so that consensus carries only 80-byte headers and every body travels
+// once per link instead of through the chain.
 //
-// Not yet implemented: this package is the subject of the live-path issue
-// and contains no code yet.
+// What it does:
+//
+//   - LoadOrCreateIdentity keeps the node's libp2p key (Ed25519) in a file,
+//     so its peer id survives restarts.
+//   - BodyStore keeps verified bodies by block hash in goleveldb, with
+//     their heights, and prunes those older than a retention window.
+//   - Host is a libp2p host (TCP only; no relay, NAT traversal or mDNS)
+//     that gossips block announcements (height, header, size) on the
+//     gossipsub topic "/satnode/<chain-id>/blocks/1", serves bodies from
+//     the BodyStore on "/satnode/<chain-id>/body/1", and fetches bodies
+//     from peers with size caps and timeouts. A fetched body is handed to
+//     a Verifier the node supplies and is kept and returned only if it
+//     passes. A peer that serves a wrong body or breaks the protocol is
+//     penalised; at BanScore it is disconnected and refused for a while
+//     (a libp2p ConnectionGater), and the same penalty lowers its
+//     gossipsub score.
+//
+// What it does not do:
+//
+//   - It never writes chain state. Bodies reach the UTXO set only through
+//     consensus (FinalizeBlock, Commit), which checks them again against
+//     the committed header; p2p is one body source among several.
+//   - It does not know Bitcoin headers or heights. Whether a body is the
+//     block of a hash, and at what height, is the Verifier's answer; an
+//     announcement is checked for form only (its hash is computed from its
+//     header, never taken from the sender), not against the header chain.
+//   - It does not decide what to fetch, announce or prune, or when: the
+//     node does (on announcements, on headers committed, on new tips).
+//   - It does no peer discovery beyond the configured bootstrap peers and
+//     whoever connects; there is no DHT.
+//
+// Wire formats are in wire.go, the store's key layout in store.go.
 package p2p
