@@ -48,7 +48,7 @@ func (b *FileBodies) Len() int {
 // that is not in the files, and also a file that became unreadable or
 // changed since the index pass, which an operator can repair without a
 // restart of the chain. The cause is wrapped too, for the log.
-func (b *FileBodies) Body(_ context.Context, hash chainhash.Hash) ([]byte, error) {
+func (b *FileBodies) Body(_ context.Context, hash chainhash.Hash, _ int32) ([]byte, error) {
 	if b.ix == nil {
 		return nil, fmt.Errorf("%w: %s: no bodies.sources configured", app.ErrNoBody, hash)
 	}

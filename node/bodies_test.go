@@ -61,7 +61,7 @@ func TestFileBodies(t *testing.T) {
 			t.Fatalf("%s: %d blocks indexed", src, fb.Len())
 		}
 		for _, i := range []int{299, 0, 170, 1} {
-			got, err := fb.Body(ctx, chainhash.DoubleHashH(blocks[i][:80]))
+			got, err := fb.Body(ctx, chainhash.DoubleHashH(blocks[i][:80]), int32(i))
 			if err != nil {
 				t.Fatalf("%s: block %d: %v", src, i, err)
 			}
@@ -69,7 +69,7 @@ func TestFileBodies(t *testing.T) {
 				t.Fatalf("%s: block %d differs", src, i)
 			}
 		}
-		if _, err := fb.Body(ctx, chainhash.Hash{7}); !errors.Is(err, app.ErrNoBody) {
+		if _, err := fb.Body(ctx, chainhash.Hash{7}, 0); !errors.Is(err, app.ErrNoBody) {
 			t.Fatalf("%s: unknown hash: %v, want app.ErrNoBody", src, err)
 		}
 	}
@@ -78,7 +78,7 @@ func TestFileBodies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := none.Body(ctx, chainhash.DoubleHashH(blocks[0][:80])); !errors.Is(err, app.ErrNoBody) {
+	if _, err := none.Body(ctx, chainhash.DoubleHashH(blocks[0][:80]), 0); !errors.Is(err, app.ErrNoBody) {
 		t.Fatalf("no sources: %v, want app.ErrNoBody", err)
 	}
 	if _, err := OpenFileBodies(ctx, &chaincfg.MainNetParams, []string{filepath.Join(dir, "missing")}); err == nil {
@@ -94,7 +94,7 @@ func TestFileBodies(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := fb.Body(ctx, chainhash.DoubleHashH(blocks[5][:80])); !errors.Is(err, app.ErrNoBody) {
+	if _, err := fb.Body(ctx, chainhash.DoubleHashH(blocks[5][:80]), 0); !errors.Is(err, app.ErrNoBody) {
 		t.Fatalf("removed file: %v, want app.ErrNoBody", err)
 	}
 }

@@ -252,6 +252,9 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 		return nil, fmt.Errorf("%w: commit: %v", ErrHalt, err)
 	}
 	a.height, a.appHash = a.pendingHeight, a.pendingAppHash
+	if a.cfg.OnCommit != nil {
+		a.cfg.OnCommit(a.height)
+	}
 	return &abci.ResponseCommit{}, nil
 }
 

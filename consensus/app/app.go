@@ -38,6 +38,11 @@ type Config struct {
 	// BodyRetry is how long to wait before asking Bodies again for a
 	// missing body (default 1 s).
 	BodyRetry time.Duration
+	// OnCommit, if set, is called at the end of every Commit with the
+	// committed height: the node's synchronizer and endorser act on it
+	// instead of polling. It runs under CometBFT's application mutex, so
+	// it must return at once and must not call back into the application.
+	OnCommit func(height int64)
 }
 
 // App is the satnode ABCI 2.0 application. CometBFT's local client calls

@@ -18,8 +18,11 @@ var ErrNoBody = errors.New("app: block body not available")
 // may be any source: files, peers, the node's own Bitcoin node.
 type BodyProvider interface {
 	// Body returns the serialized block whose header hashes to hash, or an
-	// error wrapping ErrNoBody if it is not available now.
-	Body(ctx context.Context, hash chainhash.Hash) ([]byte, error)
+	// error wrapping ErrNoBody if it is not available now. height is the
+	// header's height in the application's tree: a provider that fetches
+	// from untrusted peers needs it to check the body's witness commitment
+	// (CheckBody) before it keeps or serves the body.
+	Body(ctx context.Context, hash chainhash.Hash, height int32) ([]byte, error)
 }
 
 // MemBodies is a BodyProvider over blocks held in memory (tests, and
@@ -45,7 +48,7 @@ func (b *MemBodies) Add(raw []byte) error {
 }
 
 // Body implements BodyProvider.
-func (b *MemBodies) Body(_ context.Context, hash chainhash.Hash) ([]byte, error) {
+func (b *MemBodies) Body(_ context.Context, hash chainhash.Hash, _ int32) ([]byte, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	raw, ok := b.m[hash]

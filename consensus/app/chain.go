@@ -119,7 +119,7 @@ func (a *App) advance(ctx context.Context, now time.Time) error {
 // context ends the wait (node shutdown).
 func (a *App) body(ctx context.Context, n *btcheaders.Node) (*utxo.Block, int, error) {
 	for attempt := 0; ; attempt++ {
-		raw, err := a.cfg.Bodies.Body(ctx, n.Hash())
+		raw, err := a.cfg.Bodies.Body(ctx, n.Hash(), n.Height())
 		var blk *utxo.Block
 		if err == nil {
 			blk, err = a.checkBody(raw, n)
@@ -136,27 +136,37 @@ func (a *App) body(ctx context.Context, n *btcheaders.Node) (*utxo.Block, int, e
 	}
 }
 
-// errWrongBody: a body that is not the block its header names.
-var errWrongBody = errors.New("app: body does not match its header")
+// ErrWrongBody: a body that is not the block its header names.
+var ErrWrongBody = errors.New("app: body does not match its header")
 
 func (a *App) checkBody(raw []byte, n *btcheaders.Node) (*utxo.Block, error) {
+	return CheckBody(a.engine.Params(), n.Hash(), n.Height(), raw)
+}
+
+// CheckBody decides whether raw is the block whose header hashes to hash,
+// at height: the header bytes hash to it, and the transactions match the
+// header's merkle root (without the CVE-2012-2459 duplicated tail) and the
+// coinbase's witness commitment. Anyone can mutate a copy of a block in
+// those ways, so such a body (an error wrapping ErrWrongBody) says nothing
+// about the block itself. Every other rule the block may break is its own,
+// and left to Connect: the block is returned for it.
+func CheckBody(p *utxo.Params, hash chainhash.Hash, height int32, raw []byte) (*utxo.Block, error) {
 	if len(raw) < 80 {
-		return nil, fmt.Errorf("%w: %d bytes", errWrongBody, len(raw))
+		return nil, fmt.Errorf("%w: %d bytes", ErrWrongBody, len(raw))
 	}
-	if h := chainhash.DoubleHashH(raw[:80]); h != n.Hash() {
-		return nil, fmt.Errorf("%w: body is block %s", errWrongBody, h)
+	if h := chainhash.DoubleHashH(raw[:80]); h != hash {
+		return nil, fmt.Errorf("%w: body is block %s, want %s", ErrWrongBody, h, hash)
 	}
 	blk, err := utxo.DecodeBlock(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errWrongBody, err)
+		return nil, fmt.Errorf("%w: %v", ErrWrongBody, err)
 	}
-	err = utxo.CheckBlock(blk, a.engine.Params(), n.Height())
+	err = utxo.CheckBlock(blk, p, height)
 	for _, c := range []utxo.ErrorCode{utxo.ErrBadMerkleRoot, utxo.ErrMutatedMerkle, utxo.ErrBadWitnessCommitment, utxo.ErrUnexpectedWitness} {
 		if utxo.IsRuleError(err, c) {
-			return nil, fmt.Errorf("%w: %v", errWrongBody, err)
+			return nil, fmt.Errorf("%w: %v", ErrWrongBody, err)
 		}
 	}
-	// Any other rule error is the block's own; Connect reports it.
 	return blk, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/satnode/satnode/consensus/btcheaders"
@@ -90,8 +91,38 @@ type endorsementJSON struct {
 	TotalPower    int64    `json:"total_power"`
 }
 
+// headerJSON answers /btc-header/<hash>: where a header the chain knows
+// stands. Synchronizers ask it to find where their Bitcoin node's chain
+// and the sidechain's part.
+type headerJSON struct {
+	Height int32  `json:"height"`
+	Hash   string `json:"hash"`
+	// Canonical: the header is on the chain of the UTXO set's tip (its
+	// block is applied), or is the finalized base or below it.
+	Canonical bool `json:"canonical"`
+	// Final: at or below the finalized base.
+	Final bool `json:"final"`
+}
+
 func (a *App) query(path string) (any, error) {
 	switch {
+	case strings.HasPrefix(path, "/btc-header/"):
+		hash, err := chainhash.NewHashFromStr(strings.TrimPrefix(path, "/btc-header/"))
+		if err != nil {
+			return nil, &tx.Error{Code: tx.CodeMalformed, Msg: fmt.Sprintf("bad block hash: %v", err)}
+		}
+		n, ok := a.tree.Get(*hash)
+		if !ok {
+			return nil, &tx.Error{Code: tx.CodeUnknownBlock, Msg: fmt.Sprintf("no header %s in the tree", hash)}
+		}
+		tip, err := a.btcTip()
+		if err != nil {
+			return nil, err
+		}
+		base := a.tree.Base()
+		return headerJSON{Height: n.Height(), Hash: n.Hash().String(),
+			Canonical: n.Height() <= tip.Height() && tip.Ancestor(n.Height()) == n,
+			Final:     n.Height() <= base.Height()}, nil
 	case strings.HasPrefix(path, "/account/"):
 		addr, err := tx.ParseAddress(strings.TrimPrefix(path, "/account/"))
 		if err != nil {
