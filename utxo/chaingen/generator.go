@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg"
@@ -357,4 +358,19 @@ func hashMeets(hash *chainhash.Hash, target *[32]byte) bool {
 		}
 	}
 	return true
+}
+
+// Fork returns an independent copy of the generator at its current height
+// whose later blocks draw from another random stream (salt): the two then
+// build competing branches from the same parent, spending the same wallet,
+// so their transactions conflict (double-spend the same coins) as a real
+// reorg's do. Blocks of either branch stay valid. The key pool is shared:
+// it is read-only.
+func (g *Generator) Fork(salt uint64) *Generator {
+	f := *g
+	f.rng = rand.New(rand.NewPCG(g.cfg.Seed^salt, 0x666f726b^salt)) // "fork"
+	f.wallet.coins = slices.Clone(g.wallet.coins)
+	f.wallet.immature = slices.Clone(g.wallet.immature)
+	f.txids = slices.Clone(g.txids)
+	return &f
 }
