@@ -7,10 +7,16 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"text/template"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
+	"github.com/satnode/satnode/consensus/tx"
 
 	"github.com/BurntSushi/toml"
 	cmtcfg "github.com/cometbft/cometbft/config"
@@ -35,9 +41,13 @@ const (
 // appConfigTemplate); unknown keys are errors, so a misspelt key is not
 // silently ignored.
 type AppConfig struct {
-	Log    LogConfig    `toml:"log"`
-	UTXO   UTXOConfig   `toml:"utxo"`
-	Bodies BodiesConfig `toml:"bodies"`
+	Log          LogConfig          `toml:"log"`
+	UTXO         UTXOConfig         `toml:"utxo"`
+	Bodies       BodiesConfig       `toml:"bodies"`
+	Bitcoin      BitcoinConfig      `toml:"bitcoin"`
+	Synchronizer SynchronizerConfig `toml:"synchronizer"`
+	Endorser     EndorserConfig     `toml:"endorser"`
+	P2P          P2PConfig          `toml:"p2p"`
 }
 
 // LogConfig is the [log] table.
@@ -57,11 +67,61 @@ type BodiesConfig struct {
 	// Sources are blk files (plain, xor-obfuscated or .bz2) or Bitcoin
 	// Core blocks/ directories; relative paths are relative to the home.
 	Sources []string `toml:"sources"`
+	// Retention is how many Bitcoin blocks below the newest one the body
+	// store keeps (0: all).
+	Retention int32 `toml:"retention"`
+}
+
+// BitcoinConfig is the [bitcoin] table: the node's own Bitcoin node.
+type BitcoinConfig struct {
+	// RPC is the JSON-RPC address, e.g. "http://127.0.0.1:8332"; empty
+	// means no Bitcoin node.
+	RPC        string `toml:"rpc"`
+	User       string `toml:"user"`
+	Password   string `toml:"password"`
+	CookieFile string `toml:"cookie_file"`
+	// TLSCert is btcd's rpc.cert, for an https address.
+	TLSCert string `toml:"tls_cert"`
+	// TimeoutMS bounds one call.
+	TimeoutMS int `toml:"timeout_ms"`
+}
+
+// SynchronizerConfig is the [synchronizer] table.
+type SynchronizerConfig struct {
+	Enabled bool `toml:"enabled"`
+	// Key is the keyring name of the registered synchronizer's key.
+	Key string `toml:"key"`
+	// Batch is the number of headers per SubmitHeaders transaction.
+	Batch int `toml:"batch"`
+	// PollMS is how often the Bitcoin node's tip is read.
+	PollMS int `toml:"poll_ms"`
+}
+
+// EndorserConfig is the [endorser] table.
+type EndorserConfig struct {
+	Enabled bool `toml:"enabled"`
+	// Key is the keyring name of the validator's endorser key.
+	Key string `toml:"key"`
+}
+
+// P2PConfig is the [p2p] table: the libp2p host that carries bodies.
+type P2PConfig struct {
+	// Listen are libp2p multiaddresses; empty turns libp2p off.
+	Listen []string `toml:"listen"`
+	// Bootstrap are peers' multiaddresses with their /p2p/<id>.
+	Bootstrap []string `toml:"bootstrap"`
+	// MaxBodyMB caps a body read from a peer.
+	MaxBodyMB int `toml:"max_body_mb"`
 }
 
 // DefaultAppConfig is what Init writes.
 func DefaultAppConfig() AppConfig {
-	return AppConfig{Log: LogConfig{Level: "info"}, UTXO: UTXOConfig{CacheMB: 256}, Bodies: BodiesConfig{Sources: []string{}}}
+	return AppConfig{Log: LogConfig{Level: "info"}, UTXO: UTXOConfig{CacheMB: 256},
+		Bodies:       BodiesConfig{Sources: []string{}, Retention: 10_000},
+		Bitcoin:      BitcoinConfig{TimeoutMS: 10_000},
+		Synchronizer: SynchronizerConfig{Key: KeySynchronizer, Batch: 2000, PollMS: 200},
+		Endorser:     EndorserConfig{Key: KeyEndorser},
+		P2P:          P2PConfig{Listen: []string{}, Bootstrap: []string{}, MaxBodyMB: 8}}
 }
 
 // maxCacheMB bounds cache_mb: a typo with extra digits should fail at
@@ -79,6 +139,49 @@ func (c AppConfig) Validate() error {
 	for i, s := range c.Bodies.Sources {
 		if strings.TrimSpace(s) == "" {
 			return fmt.Errorf("%w: bodies.sources[%d] is empty", ErrConfig, i)
+		}
+	}
+	if c.Bodies.Retention < 0 {
+		return fmt.Errorf("%w: bodies.retention = %d, want 0 (keep all) or more", ErrConfig, c.Bodies.Retention)
+	}
+	if c.Bitcoin.RPC != "" {
+		u, err := url.Parse(c.Bitcoin.RPC)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%w: bitcoin.rpc = %q, want http://host:port or https://host:port", ErrConfig, c.Bitcoin.RPC)
+		}
+	}
+	if c.Bitcoin.CookieFile != "" && (c.Bitcoin.User != "" || c.Bitcoin.Password != "") {
+		return fmt.Errorf("%w: bitcoin: set cookie_file or user/password, not both", ErrConfig)
+	}
+	if c.Bitcoin.TimeoutMS < 100 || c.Bitcoin.TimeoutMS > 600_000 {
+		return fmt.Errorf("%w: bitcoin.timeout_ms = %d, want 100..600000", ErrConfig, c.Bitcoin.TimeoutMS)
+	}
+	if (c.Synchronizer.Enabled || c.Endorser.Enabled) && c.Bitcoin.RPC == "" {
+		return fmt.Errorf("%w: the synchronizer and the endorser need a Bitcoin node: set bitcoin.rpc", ErrConfig)
+	}
+	if c.Synchronizer.Enabled && c.Synchronizer.Key == "" {
+		return fmt.Errorf("%w: synchronizer.key is empty", ErrConfig)
+	}
+	if c.Endorser.Enabled && c.Endorser.Key == "" {
+		return fmt.Errorf("%w: endorser.key is empty", ErrConfig)
+	}
+	if c.Synchronizer.Batch < 1 || c.Synchronizer.Batch > tx.MaxHeadersPerTx {
+		return fmt.Errorf("%w: synchronizer.batch = %d, want 1..%d", ErrConfig, c.Synchronizer.Batch, tx.MaxHeadersPerTx)
+	}
+	if c.Synchronizer.PollMS < 10 || c.Synchronizer.PollMS > 60_000 {
+		return fmt.Errorf("%w: synchronizer.poll_ms = %d, want 10..60000", ErrConfig, c.Synchronizer.PollMS)
+	}
+	if c.P2P.MaxBodyMB < 1 || c.P2P.MaxBodyMB > 64 {
+		return fmt.Errorf("%w: p2p.max_body_mb = %d, want 1..64", ErrConfig, c.P2P.MaxBodyMB)
+	}
+	for i, a := range c.P2P.Listen {
+		if _, err := multiaddr.NewMultiaddr(a); err != nil {
+			return fmt.Errorf("%w: p2p.listen[%d] = %q: %v", ErrConfig, i, a, err)
+		}
+	}
+	for i, a := range c.P2P.Bootstrap {
+		if _, err := peer.AddrInfoFromString(a); err != nil {
+			return fmt.Errorf("%w: p2p.bootstrap[%d] = %q: %v (want /ip4/<ip>/tcp/<port>/p2p/<peer id>)", ErrConfig, i, a, err)
 		}
 	}
 	return nil
@@ -145,9 +248,9 @@ func ParseAppConfig(path string, data []byte) (AppConfig, error) {
 	return c, nil
 }
 
-// appConfigTemplate is app.toml with every key documented. %s are the
-// values, in order: level, cache_mb, sources.
-const appConfigTemplate = `# satnode's configuration. CometBFT's own settings (ports, peers, block
+// appConfigTemplate is app.toml with every key documented.
+var appConfigTemplate = template.Must(template.New("app.toml").Funcs(template.FuncMap{"q": tomlString, "list": tomlList}).Parse(
+	`# satnode's configuration. CometBFT's own settings (ports, peers, block
 # times, its log filter) are in config.toml beside this file.
 # Unknown keys are an error, so a misspelt key is not silently ignored.
 
@@ -156,40 +259,110 @@ const appConfigTemplate = `# satnode's configuration. CometBFT's own settings (p
 # "info", "warn" or "error". CometBFT's lines are first filtered per module
 # by log_level in config.toml, and written in its log_format ("plain" or
 # "json"), like satnode's own.
-level = %s
+level = {{q .Log.Level}}
 
 [utxo]
 # Budget of the in-memory coin cache, in MiB (1..1048576). Larger caches
 # absorb more outputs created and spent between commits; the process needs
 # this much memory on top of goleveldb's and CometBFT's.
-cache_mb = %d
+cache_mb = {{.UTXO.CacheMB}}
 
 [bodies]
 # Where Bitcoin block bodies come from, to apply the blocks the chain
-# endorses: blk files as Bitcoin Core writes them (plain, or obfuscated with
+# endorses, tried in this order: the node's body store (data/bodies), these
+# sources, libp2p peers ([p2p]), then the node's own Bitcoin node
+# ([bitcoin]). Every body is checked against its header before use.
+#
+# sources: blk files as Bitcoin Core writes them (plain, or obfuscated with
 # the xor.dat beside them), bzip2-compressed blk files (".bz2"), or Bitcoin
 # Core blocks/ directories. Relative paths are relative to the home
 # directory. The files are indexed once at start: blocks written to them
 # later are seen after a restart. Compressed files cannot be read by
 # position, so their blocks are held in memory (their decompressed size).
-# With no source, a node waits for every body and says so in its log.
 # Example: sources = ["/var/lib/bitcoind/blocks"]
-sources = %s
-`
+sources = {{list .Bodies.Sources}}
+# How many Bitcoin blocks below the newest the body store keeps, to serve
+# peers and late joiners (0: keep every body).
+retention = {{.Bodies.Retention}}
+
+[bitcoin]
+# The node's own Bitcoin node (Bitcoin Core or btcd), over JSON-RPC. The
+# synchronizer follows it, the endorser checks pending headers against it,
+# and the node fetches bodies from it when no peer has them. Empty: none.
+# Example: rpc = "http://127.0.0.1:8332"; btcd without --notls wants
+# "https://127.0.0.1:8334" and tls_cert = its rpc.cert.
+rpc = {{q .Bitcoin.RPC}}
+# Either user and password, or Bitcoin Core's cookie file (re-read when
+# the node restarts and writes a new one).
+user = {{q .Bitcoin.User}}
+password = {{q .Bitcoin.Password}}
+cookie_file = {{q .Bitcoin.CookieFile}}
+tls_cert = {{q .Bitcoin.TLSCert}}
+# Bound on one call, in milliseconds; failed calls are retried with backoff.
+timeout_ms = {{.Bitcoin.TimeoutMS}}
+
+[synchronizer]
+# A mining pool's role: follow the Bitcoin node and submit its best chain's
+# headers, and serve their bodies over libp2p. The key must be a registered
+# synchronizer's (satnode tx register-synchronizer).
+enabled = {{.Synchronizer.Enabled}}
+# Name of the key in the keyring (keys/).
+key = {{q .Synchronizer.Key}}
+# Headers per SubmitHeaders transaction (1..2000) while catching up.
+batch = {{.Synchronizer.Batch}}
+# How often the Bitcoin node's tip is read, in milliseconds.
+poll_ms = {{.Synchronizer.PollMS}}
+
+[endorser]
+# A validator's role: endorse the pending headers that the Bitcoin node has
+# in its best chain and whose body this node holds, checked.
+enabled = {{.Endorser.Enabled}}
+# Name of the validator's endorser key in the keyring (keys/).
+key = {{q .Endorser.Key}}
+
+[p2p]
+# The libp2p host that announces and serves block bodies. Its identity is
+# config/p2p_key. Empty listen: no libp2p.
+# Example: listen = ["/ip4/0.0.0.0/tcp/26660"]
+listen = {{list .P2P.Listen}}
+# Peers to connect to and stay connected with, as
+# "/ip4/<ip>/tcp/<port>/p2p/<peer id>" (satnode p2p id prints a node's).
+bootstrap = {{list .P2P.Bootstrap}}
+# Largest body accepted from a peer, in MiB (1..64).
+max_body_mb = {{.P2P.MaxBodyMB}}
+`))
+
+// tomlString quotes s as a TOML basic string. JSON strings are valid TOML
+// basic strings: the escapes JSON emits (\", \\, \n, \uXXXX, ...) are all
+// TOML escapes.
+func tomlString(s string) string {
+	b, _ := json.Marshal(s) // a string always marshals
+	return string(b)
+}
+
+func tomlList(l []string) string {
+	q := make([]string, len(l))
+	for i, s := range l {
+		q[i] = tomlString(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
 
 // Encode renders c as a documented app.toml.
 func (c AppConfig) Encode() []byte {
-	// JSON strings are valid TOML basic strings: the escapes JSON emits
-	// (\", \\, \n, \uXXXX, ...) are all TOML escapes.
-	q := func(s string) string {
-		b, _ := json.Marshal(s) // a string always marshals
-		return string(b)
+	var b bytes.Buffer
+	if err := appConfigTemplate.Execute(&b, c); err != nil {
+		panic(fmt.Sprintf("node: app.toml template: %v", err)) // the template is fixed and tested
 	}
-	srcs := make([]string, len(c.Bodies.Sources))
-	for i, s := range c.Bodies.Sources {
-		srcs[i] = q(s)
+	return b.Bytes()
+}
+
+// WriteAppConfig validates c and writes it as home's app.toml.
+func WriteAppConfig(home string, c AppConfig) error {
+	if err := c.Validate(); err != nil {
+		return err
 	}
-	return fmt.Appendf(nil, appConfigTemplate, q(c.Log.Level), c.UTXO.CacheMB, "["+strings.Join(srcs, ", ")+"]")
+	return os.WriteFile(filepath.Join(home, AppConfigFile), c.Encode(), 0o644)
 }
 
 // LoadCometConfig reads home's config/config.toml into CometBFT's config,

@@ -10,11 +10,15 @@ import (
 // TestAppConfigRoundTrip: the file DefaultAppConfig writes parses back to
 // the defaults, and sources with characters TOML must escape survive.
 func TestAppConfigRoundTrip(t *testing.T) {
-	for _, c := range []AppConfig{
-		DefaultAppConfig(),
-		{Log: LogConfig{Level: "debug"}, UTXO: UTXOConfig{CacheMB: 1},
-			Bodies: BodiesConfig{Sources: []string{"/a b/blocks", `C:\x "q"`, "rel/blk00000.dat.bz2", "ü\t"}}},
-	} {
+	full := DefaultAppConfig()
+	full.Log.Level, full.UTXO.CacheMB = "debug", 1
+	full.Bodies = BodiesConfig{Sources: []string{"/a b/blocks", `C:\x "q"`, "rel/blk00000.dat.bz2", "ü\t"}, Retention: 0}
+	full.Bitcoin = BitcoinConfig{RPC: "https://127.0.0.1:8334", CookieFile: "/c/.cookie", TLSCert: "rpc.cert", TimeoutMS: 500}
+	full.Synchronizer = SynchronizerConfig{Enabled: true, Key: "pool", Batch: 7, PollMS: 50}
+	full.Endorser = EndorserConfig{Enabled: true, Key: "e"}
+	full.P2P = P2PConfig{Listen: []string{"/ip4/127.0.0.1/tcp/1"},
+		Bootstrap: []string{"/ip4/127.0.0.1/tcp/2/p2p/12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq"}, MaxBodyMB: 4}
+	for _, c := range []AppConfig{DefaultAppConfig(), full} {
 		got, err := ParseAppConfig("app.toml", c.Encode())
 		if err != nil {
 			t.Fatalf("%v\n%s", err, c.Encode())
@@ -45,6 +49,17 @@ func TestAppConfigErrors(t *testing.T) {
 		{"[bodies]\nsources = [\"\"]\n", "bodies.sources[0] is empty"},
 		{"[bodies]\nsources = \"/x\"\n", "sources"},
 		{"not toml", "app.toml"},
+		{"[bodies]\nretention = -1\n", "bodies.retention = -1"},
+		{"[bitcoin]\nrpc = \"127.0.0.1:8332\"\n", `bitcoin.rpc = "127.0.0.1:8332"`},
+		{"[bitcoin]\nrpc = \"http://h:1\"\nuser = \"u\"\ncookie_file = \"c\"\n", "not both"},
+		{"[bitcoin]\ntimeout_ms = 1\n", "bitcoin.timeout_ms = 1"},
+		{"[synchronizer]\nenabled = true\n", "set bitcoin.rpc"},
+		{"[endorser]\nenabled = true\n", "set bitcoin.rpc"},
+		{"[synchronizer]\nbatch = 2001\n", "synchronizer.batch = 2001"},
+		{"[synchronizer]\npoll_ms = 0\n", "synchronizer.poll_ms = 0"},
+		{"[p2p]\nlisten = [\"tcp://x\"]\n", "p2p.listen[0]"},
+		{"[p2p]\nbootstrap = [\"/ip4/127.0.0.1/tcp/2\"]\n", "p2p.bootstrap[0]"},
+		{"[p2p]\nmax_body_mb = 0\n", "p2p.max_body_mb = 0"},
 	} {
 		_, err := ParseAppConfig("app.toml", []byte(tc.file))
 		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	libp2pcrypto "github.com/libp2p/go-libp2p/core/crypto"
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	cmtcfg "github.com/cometbft/cometbft/config"
@@ -80,7 +83,8 @@ type homeFiles struct {
 	appCfg  AppConfig
 	pv      *privval.FilePV
 	nodeKey *p2p.NodeKey
-	keys    []namedKey // written to the keyring
+	p2pKey  libp2pcrypto.PrivKey // the libp2p identity (P2PKeyFile)
+	keys    []namedKey           // written to the keyring
 	info    HomeInfo
 }
 
@@ -97,6 +101,10 @@ func newHomeFiles(home, moniker string, sync bool) (*homeFiles, error) {
 	h.cfg.Moniker = moniker
 	h.pv = privval.NewFilePV(ed25519.GenPrivKey(), h.cfg.PrivValidatorKeyFile(), h.cfg.PrivValidatorStateFile())
 	h.nodeKey = &p2p.NodeKey{PrivKey: ed25519.GenPrivKey()}
+	var err error
+	if h.p2pKey, _, err = libp2pcrypto.GenerateEd25519Key(rand.Reader); err != nil {
+		return nil, fmt.Errorf("node: generating the libp2p identity: %w", err)
+	}
 	names := []string{KeyOperator, KeyEndorser}
 	if sync {
 		names = append(names, KeySynchronizer)
@@ -198,6 +206,14 @@ func (h *homeFiles) write(genDoc *types.GenesisDoc) (err error) {
 		return err
 	}
 	if err := h.nodeKey.SaveAs(h.cfg.NodeKeyFile()); err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	// The format p2p.LoadOrCreateIdentity reads.
+	idBytes, err := libp2pcrypto.MarshalPrivateKey(h.p2pKey)
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(h.home, P2PKeyFile), idBytes, 0o600); err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
 	if err := genDoc.SaveAs(h.cfg.GenesisFile()); err != nil {

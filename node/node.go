@@ -45,6 +45,7 @@ type Node struct {
 	app   *app.App
 	cmt   *nm.Node
 	dbs   openDBs
+	live  *liveParts
 
 	started  bool
 	stopOnce sync.Once
@@ -126,10 +127,13 @@ func New(ctx context.Context, home string, opts Options) (*Node, error) {
 	if n.store, err = leveldbstore.Open(storePath, leveldbstore.Options{}); err != nil {
 		return nil, fmt.Errorf("node: opening the store (is another node running on %s?): %w", home, err)
 	}
-	n.app, err = app.New(app.Config{Store: n.store, Bodies: bodies, CacheBytes: ac.UTXO.CacheMB << 20,
-		Logger: log.With("module", "app")})
+	if err := n.openLive(ctx, home, ac, up, genDoc.ChainID, bodies); err != nil {
+		return nil, errors.Join(err, n.live.close(), n.store.Close())
+	}
+	n.app, err = app.New(app.Config{Store: n.store, Bodies: n.live.bodies, CacheBytes: ac.UTXO.CacheMB << 20,
+		Logger: log.With("module", "app"), OnCommit: n.live.onCommit})
 	if err != nil {
-		return nil, errors.Join(err, n.store.Close())
+		return nil, errors.Join(err, n.live.close(), n.store.Close())
 	}
 	n.cmt, err = nm.NewNode(cfg,
 		privval.LoadOrGenFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile()),
@@ -141,7 +145,7 @@ func New(ctx context.Context, home string, opts Options) (*Node, error) {
 		cmtLog)
 	if err != nil {
 		n.dbs.closeAll()
-		return nil, errors.Join(fmt.Errorf("node: starting CometBFT: %w", err), n.app.Close(), n.store.Close())
+		return nil, errors.Join(fmt.Errorf("node: starting CometBFT: %w", err), n.app.Close(), n.live.close(), n.store.Close())
 	}
 	log.Info("node ready", "home", home, "chain_id", genDoc.ChainID, "network", g.Network,
 		"height", n.cmt.BlockStore().Height(), "node_id", nodeKey.ID())
@@ -155,7 +159,7 @@ func (n *Node) Start() error {
 	}
 	n.started = true
 	n.log.Info("node started", "p2p", n.cfg.P2P.ListenAddress, "rpc", n.cfg.RPC.ListenAddress)
-	return nil
+	return n.startRoles(n.home)
 }
 
 // Stop stops CometBFT and waits for it, then closes the application and
@@ -169,6 +173,7 @@ func (n *Node) Start() error {
 func (n *Node) Stop() error {
 	n.stopOnce.Do(func() {
 		var errs []error
+		n.live.stopRoles()
 		if n.started {
 			if err := n.cmt.Stop(); err != nil && !errors.Is(err, service.ErrAlreadyStopped) {
 				errs = append(errs, fmt.Errorf("node: stopping CometBFT: %w", err))
@@ -182,6 +187,9 @@ func (n *Node) Stop() error {
 		n.dbs.closeAll()
 		if err := n.app.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("node: closing the application: %w", err))
+		}
+		if err := n.live.close(); err != nil {
+			errs = append(errs, err)
 		}
 		if err := n.store.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("node: closing the store: %w", err))

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/cometbft/cometbft/p2p"
 )
 
@@ -22,10 +24,18 @@ type TestnetOptions struct {
 	// Host is the address every node listens on and dials (default
 	// 127.0.0.1).
 	Host string
-	// StartingPort is node0's P2P port; node i listens for P2P on
-	// StartingPort+2i and for RPC on StartingPort+2i+1. Zero asks the
-	// kernel for free ports instead (tests that run beside other nodes).
+	// StartingPort is node0's P2P port; node i listens for CometBFT's P2P
+	// on StartingPort+3i, for RPC on StartingPort+3i+1 and for libp2p
+	// (bodies) on StartingPort+3i+2. Zero asks the kernel for free ports
+	// instead (tests that run beside other nodes).
 	StartingPort int
+	// Synchronizers is how many homes (node0, node1, ...) hold a funded,
+	// registered synchronizer key (default 1, at most Validators).
+	Synchronizers int
+	// Bitcoin, if set, holds one [bitcoin] table per node: its own
+	// Bitcoin node. A node with one runs the endorser, and with a
+	// synchronizer key also the synchronizer.
+	Bitcoin []BitcoinConfig
 	// TimeoutCommit is how long a node waits after a commit before the next
 	// height (default 500ms); TimeoutPropose is how long it waits for a
 	// proposal (default 1s), which is the cost of a stopped proposer.
@@ -39,7 +49,8 @@ const MaxTestnetValidators = 64
 
 // Testnet writes N homes sharing one genesis in which every home's node is
 // a validator with equal stake, every home's operator and endorser are
-// funded, and node0 also holds a funded, registered synchronizer. Each
+// funded, and the first o.Synchronizers homes also hold a funded, registered
+// synchronizer key. The homes' libp2p hosts bootstrap from each other. Each
 // config.toml lists all other nodes as persistent peers, listens on Host
 // only, allows several nodes per IP, and produces blocks (empty ones too)
 // every TimeoutCommit. It refuses to overwrite any existing node home.
@@ -65,14 +76,23 @@ func Testnet(o TestnetOptions) ([]HomeInfo, error) {
 	if o.TimeoutPropose <= 0 {
 		o.TimeoutPropose = time.Second
 	}
-	ports, err := testnetPorts(o.Host, o.StartingPort, 2*o.Validators)
+	if o.Synchronizers == 0 {
+		o.Synchronizers = 1
+	}
+	if o.Synchronizers < 0 || o.Synchronizers > o.Validators {
+		return nil, fmt.Errorf("node: %d synchronizers, want 1..%d (one per home at most)", o.Synchronizers, o.Validators)
+	}
+	if len(o.Bitcoin) != 0 && len(o.Bitcoin) != o.Validators {
+		return nil, fmt.Errorf("node: %d Bitcoin nodes for %d validators", len(o.Bitcoin), o.Validators)
+	}
+	ports, err := testnetPorts(o.Host, o.StartingPort, 3*o.Validators)
 	if err != nil {
 		return nil, err
 	}
 	homes := make([]*homeFiles, o.Validators)
 	for i := range homes {
 		name := "node" + strconv.Itoa(i)
-		if homes[i], err = newHomeFiles(filepath.Join(o.Output, name), name, i == 0); err != nil {
+		if homes[i], err = newHomeFiles(filepath.Join(o.Output, name), name, i < o.Synchronizers); err != nil {
 			return nil, err
 		}
 		if err := homes[i].checkFree(); err != nil {
@@ -82,13 +102,28 @@ func Testnet(o TestnetOptions) ([]HomeInfo, error) {
 	addr := func(port int) string { return net.JoinHostPort(o.Host, strconv.Itoa(port)) }
 	for i, h := range homes {
 		c := h.cfg
-		c.P2P.ListenAddress = "tcp://" + addr(ports[2*i])
-		c.RPC.ListenAddress = "tcp://" + addr(ports[2*i+1])
+		c.P2P.ListenAddress = "tcp://" + addr(ports[3*i])
+		c.RPC.ListenAddress = "tcp://" + addr(ports[3*i+1])
 		var peers []string
+		ac := &h.appCfg
+		ac.P2P.Listen = []string{libp2pAddr(o.Host, ports[3*i+2])}
 		for j, other := range homes {
 			if j != i {
-				peers = append(peers, p2p.IDAddressString(other.nodeKey.ID(), addr(ports[2*j])))
+				peers = append(peers, p2p.IDAddressString(other.nodeKey.ID(), addr(ports[3*j])))
+				id, err := peer.IDFromPrivateKey(other.p2pKey)
+				if err != nil {
+					return nil, fmt.Errorf("node: libp2p identity: %w", err)
+				}
+				ac.P2P.Bootstrap = append(ac.P2P.Bootstrap, libp2pAddr(o.Host, ports[3*j+2])+"/p2p/"+id.String())
 			}
+		}
+		if len(o.Bitcoin) > 0 {
+			ac.Bitcoin = o.Bitcoin[i]
+			ac.Endorser.Enabled = ac.Bitcoin.RPC != ""
+			ac.Synchronizer.Enabled = ac.Bitcoin.RPC != "" && i < o.Synchronizers
+		}
+		if err := ac.Validate(); err != nil {
+			return nil, fmt.Errorf("node%d: %w", i, err)
 		}
 		c.P2P.PersistentPeers = strings.Join(peers, ",")
 		c.P2P.AddrBookStrict = false
@@ -118,6 +153,15 @@ func Testnet(o TestnetOptions) ([]HomeInfo, error) {
 		infos[i] = h.info
 	}
 	return infos, nil
+}
+
+// libp2pAddr is the TCP multiaddress of host:port.
+func libp2pAddr(host string, port int) string {
+	ip := net.ParseIP(host)
+	if ip.To4() != nil {
+		return fmt.Sprintf("/ip4/%s/tcp/%d", ip, port)
+	}
+	return fmt.Sprintf("/ip6/%s/tcp/%d", ip, port)
 }
 
 // testnetPorts returns n ports: start, start+1, ... or, with start 0, n

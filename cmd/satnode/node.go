@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -46,17 +47,31 @@ overwritten.`,
 
 func newTestnetCmd() *cobra.Command {
 	var o node.TestnetOptions
+	var rpcs []string
+	var rpcUser, rpcPass string
 	cmd := &cobra.Command{
 		Use:   "testnet",
 		Short: "Create the homes of an N-validator localnet (DIR/node0 .. node<N-1>)",
 		Long: `Create N homes sharing one genesis: every node a validator with equal stake,
 every home's operator and endorser keys funded, and a funded, registered
-synchronizer key in node0's keyring. The nodes listen on 127.0.0.1 (--host),
-node i on ports STARTING+2i (P2P) and STARTING+2i+1 (RPC), list each other as
-persistent peers, and make a block every --timeout-commit. Start each with
-satnode start --home DIR/nodeI.`,
+synchronizer key in the keyrings of the first --synchronizers homes. The
+nodes listen on 127.0.0.1 (--host), node i on ports STARTING+3i (P2P),
+STARTING+3i+1 (RPC) and STARTING+3i+2 (libp2p, bodies), list each other as
+peers, and make a block every --timeout-commit. With --bitcoin-rpc, node i
+follows the i-th Bitcoin node (endorser, and synchronizer where it holds the
+key). Start each with satnode start --home DIR/nodeI.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(rpcs) > 0 {
+				if len(rpcs) != o.Validators {
+					return fmt.Errorf("--bitcoin-rpc: %d addresses for %d validators", len(rpcs), o.Validators)
+				}
+				for _, r := range rpcs {
+					bc := node.DefaultAppConfig().Bitcoin
+					bc.RPC, bc.User, bc.Password = r, rpcUser, rpcPass
+					o.Bitcoin = append(o.Bitcoin, bc)
+				}
+			}
 			infos, err := node.Testnet(o)
 			if err != nil {
 				return err
@@ -73,6 +88,10 @@ satnode start --home DIR/nodeI.`,
 	f.IntVar(&o.StartingPort, "starting-port", 26656, "node0's P2P port (0: free ports chosen by the kernel)")
 	f.DurationVar(&o.TimeoutCommit, "timeout-commit", 500*time.Millisecond, "pause after each block")
 	f.DurationVar(&o.TimeoutPropose, "timeout-propose", time.Second, "wait for a proposal before moving to the next round")
+	f.IntVar(&o.Synchronizers, "synchronizers", 1, "number of homes with a registered synchronizer key")
+	f.StringSliceVar(&rpcs, "bitcoin-rpc", nil, "one Bitcoin node JSON-RPC address per validator (http://host:port), comma separated")
+	f.StringVar(&rpcUser, "bitcoin-rpc-user", "", "RPC user of the Bitcoin nodes")
+	f.StringVar(&rpcPass, "bitcoin-rpc-password", "", "RPC password of the Bitcoin nodes")
 	_ = cmd.MarkFlagRequired("output") // the flag exists
 	return cmd
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2"
+	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
 	"github.com/satnode/satnode/consensus/tx"
@@ -52,7 +53,7 @@ func (e *TxError) Error() string {
 
 // Client talks to one node's CometBFT RPC.
 type Client struct {
-	rpc *rpchttp.HTTP
+	rpc rpcclient.Client
 	// Poll is the interval between looks for a broadcast transaction
 	// (default 250ms).
 	Poll time.Duration
@@ -71,6 +72,13 @@ func New(remote string) (*Client, error) {
 		return nil, fmt.Errorf("client: node address %q: %w", remote, err)
 	}
 	return &Client{rpc: c, Poll: 250 * time.Millisecond, Wait: 30 * time.Second}, nil
+}
+
+// NewFrom returns a client over any CometBFT RPC client, such as
+// rpc/client/local's in-process one, which the node's own synchronizer and
+// endorser use.
+func NewFrom(c rpcclient.Client) *Client {
+	return &Client{rpc: c, Poll: 250 * time.Millisecond, Wait: 30 * time.Second}
 }
 
 // Query runs an ABCI query and returns the JSON value the application
@@ -174,6 +182,25 @@ func (c *Client) Send(ctx context.Context, priv *btcec.PrivateKey, msg tx.Msg, n
 			Log: res.TxResult.Log}
 	}
 	return out, nil
+}
+
+// Broadcast signs msg as priv with nonce for chainID and hands it to the
+// node's mempool (broadcast_tx_sync) without waiting for a block. A
+// CheckTx rejection is a *TxError. It returns the transaction's hash.
+func (c *Client) Broadcast(ctx context.Context, chainID string, priv *btcec.PrivateKey, msg tx.Msg, nonce uint64) (string, error) {
+	env, err := tx.Sign(chainID, priv, nonce, msg)
+	if err != nil {
+		return "", fmt.Errorf("client: %w", err)
+	}
+	bres, err := c.rpc.BroadcastTxSync(ctx, env.Marshal())
+	if err != nil {
+		return "", fmt.Errorf("client: broadcast: %w", err)
+	}
+	hash := strings.ToUpper(hex.EncodeToString(bres.Hash))
+	if bres.Code != 0 {
+		return hash, &TxError{Stage: "CheckTx", Hash: hash, Code: tx.Code(bres.Code), Log: bres.Log}
+	}
+	return hash, nil
 }
 
 type txResult struct {

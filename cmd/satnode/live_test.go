@@ -1,0 +1,542 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/blockchain"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/wire"
+
+	"github.com/satnode/satnode/consensus/tx"
+	"github.com/satnode/satnode/node"
+	"github.com/satnode/satnode/node/client"
+	"github.com/satnode/satnode/node/keyring"
+	"github.com/satnode/satnode/p2p"
+	"github.com/satnode/satnode/utxo"
+	"github.com/satnode/satnode/utxo/chaingen"
+	"github.com/satnode/satnode/utxo/leveldbstore"
+	"github.com/satnode/satnode/utxo/query"
+)
+
+// TestLive runs the live path end to end with real processes on 127.0.0.1:
+// four btcd regtest nodes peered together, four satnode validators each
+// following its own btcd (endorsers), two of them synchronizers. Blocks
+// from the generator (every common script type) are given to btcd, and
+// flow from there into every node's UTXO set. On the way:
+//   - a synchronizer is killed mid-catch-up and restarted, while the other
+//     carries on alone;
+//   - the latency from btcd accepting a block to all four nodes having
+//     committed it is measured over 50+ blocks (logged, not asserted);
+//   - invalidateblock on every btcd forces a 3-block reorg onto a branch
+//     with conflicting transactions, and satnode follows;
+//   - a validator whose btcd is stopped stops endorsing, and the others
+//     still make blocks canonical;
+//   - a hostile synchronizer's bad-PoW header is refused, and the
+//     mismatching bodies it serves over libp2p get it banned, with no
+//     store changed;
+//   - a node joining with an empty home syncs through CometBFT block sync
+//     and libp2p bodies (its speed logged);
+//
+// and at the end every node's `satnode utxo info` MuHash is the same, and
+// every node answers like btcd's gettxout for 1,000+ outpoints, spent and
+// unspent, those of the orphaned branch included.
+func TestLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 4 btcd and 5 satnode processes")
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 14*time.Minute)
+	defer cancel()
+	const n, syncs = 4, 2
+	ln := newLiveNet(t, n, syncs)
+	g := newChainGen(t)
+	var chain []*wire.MsgBlock // the best chain, chain[h-1] at height h
+	next := func(gen *chaingen.Generator) *wire.MsgBlock {
+		t.Helper()
+		b, err := gen.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	next(g) // the genesis block, which btcd has
+	var err error
+
+	// 1. A chain in btcd before satnode starts.
+	const preload = 440
+	for range preload {
+		b := next(g)
+		ln.submit(ctx, 0, b)
+		chain = append(chain, b)
+	}
+	ln.waitBtcds(chain[preload-1].BlockHash())
+	t.Logf("%v: %d blocks in 4 btcd nodes", time.Since(start).Round(time.Millisecond), preload)
+
+	// 2. Catch-up, with synchronizer 0 killed in the middle of it.
+	for i := range n {
+		ln.start(i)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for !ln.logHas(0, "synchronizer submitted headers") {
+		if time.Now().After(deadline) {
+			t.Fatal("node0's synchronizer submitted nothing in 90s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := ln.procs[0].stop(t, syscall.SIGKILL); err == nil {
+		t.Fatal("node0 exited cleanly on SIGKILL?")
+	}
+	var tp tip
+	ln.waitFor(30*time.Second, "node1's RPC", func() bool {
+		tp, err = ln.tip(ctx, 1)
+		return err == nil
+	})
+	if tp.BestHeaderHeight >= preload {
+		t.Fatalf("catch-up already over (%d headers) when synchronizer 0 was killed", tp.BestHeaderHeight)
+	}
+	t.Logf("%v: synchronizer 0 killed with %d of %d headers on chain", time.Since(start).Round(time.Millisecond),
+		tp.BestHeaderHeight, preload)
+	atPreload := func(tp tip) bool { return tp.Height == preload && tp.Hash == chain[preload-1].BlockHash().String() }
+	ln.waitAll([]int{1, 2, 3}, 3*time.Minute, "catch-up by synchronizer 1 alone", atPreload)
+	t.Logf("%v: nodes 1-3 applied %d blocks; restarting node0", time.Since(start).Round(time.Millisecond), preload)
+	ln.start(0)
+	ln.waitAll(all(n), 2*time.Minute, "node0 back after the kill", atPreload)
+
+	// 3. Live blocks, one at a time, each to another btcd: latency.
+	const liveBlocks = 53
+	var fork *chaingen.Generator
+	var lat []time.Duration
+	for k := range liveBlocks {
+		if k == liveBlocks-3 {
+			fork = g.Fork(0x5eed)
+		}
+		b := next(g)
+		h := int32(len(chain) + 1)
+		t0 := time.Now()
+		ln.submit(ctx, k%n, b)
+		t1 := ln.waitAll(all(n), time.Minute, "live block", func(tp tip) bool { return tp.Height >= h })
+		lat = append(lat, t1.Sub(t0))
+		chain = append(chain, b)
+	}
+	p50, p95 := percentile(lat, 50), percentile(lat, 95)
+	t.Logf("LATENCY btcd accept -> committed on all 4 nodes, %d blocks: p50 %v, p95 %v, max %v", len(lat),
+		p50.Round(time.Millisecond), p95.Round(time.Millisecond), slices.Max(lat).Round(time.Millisecond))
+	writeMeasure(t, "latency", map[string]any{"blocks": len(lat), "p50_ms": p50.Milliseconds(),
+		"p95_ms": p95.Milliseconds(), "max_ms": slices.Max(lat).Milliseconds()})
+
+	// 4. Reorg: invalidateblock on every btcd, 3 blocks, then a longer
+	// branch whose transactions conflict with the orphaned ones.
+	top := len(chain)
+	orphaned := slices.Clone(chain[top-3:])
+	for i, b := range ln.btcds {
+		if err := b.InvalidateBlock(ctx, orphaned[0].BlockHash()); err != nil {
+			t.Fatalf("btcd%d: invalidateblock: %v", i, err)
+		}
+	}
+	chain = chain[:top-3]
+	for range 4 {
+		b := next(fork)
+		ln.submit(ctx, 0, b)
+		chain = append(chain, b)
+	}
+	g = fork
+	forkTip := chain[len(chain)-1].BlockHash()
+	ln.waitBtcds(forkTip)
+	ln.waitAll(all(n), time.Minute, "reorg", func(tp tip) bool { return tp.Hash == forkTip.String() })
+	t.Logf("%v: reorg of 3 blocks to a 4-block branch followed by all nodes", time.Since(start).Round(time.Millisecond))
+
+	// 5. btcd 3 stops: validator 3 stops endorsing; the others go on.
+	ln.btcds[3].Stop(t)
+	var unendorsed []chainhash.Hash
+	for k := range 4 {
+		b := next(g)
+		ln.submit(ctx, k%3, b)
+		chain = append(chain, b)
+		h := int32(len(chain))
+		ln.waitAll(all(n), time.Minute, "blocks with btcd3 down", func(tp tip) bool { return tp.Height >= h })
+		unendorsed = append(unendorsed, b.BlockHash())
+	}
+	recs := ln.endorsements(ctx, 0)
+	for _, h := range unendorsed {
+		r, ok := recs[h.String()]
+		if !ok {
+			t.Fatalf("no endorsement record for %s", h)
+		}
+		if slices.Contains(r.Endorsers, ln.operators[3]) {
+			t.Fatalf("validator 3 endorsed %s while its btcd was down", h)
+		}
+		if len(r.Endorsers) < 3 {
+			t.Fatalf("block %s canonical with %d endorsers", h, len(r.Endorsers))
+		}
+	}
+	ln.btcds[3].Restart(t)
+	ln.btcds[3].Connect(t, ln.btcds[0])
+	for _, b := range chain[len(chain)-4:] { // what it missed
+		ln.submitTo(ctx, 3, serialize(t, b))
+	}
+	ln.btcds[3].WaitTip(t, chain[len(chain)-1].BlockHash(), time.Minute)
+	b := next(g)
+	ln.submit(ctx, 0, b)
+	chain = append(chain, b)
+	ln.waitFor(time.Minute, "validator 3 endorsing again", func() bool {
+		r, ok := ln.endorsements(ctx, 0)[b.BlockHash().String()]
+		return ok && slices.Contains(r.Endorsers, ln.operators[3])
+	})
+	t.Logf("%v: validator 3 stopped endorsing while its btcd was down, and resumed", time.Since(start).Round(time.Millisecond))
+
+	// 6. A hostile synchronizer.
+	hostileBlocks := ln.hostile(ctx, g)
+	for _, b := range hostileBlocks {
+		ln.submit(ctx, 1, b)
+		chain = append(chain, b)
+	}
+	final := chain[len(chain)-1].BlockHash()
+	ln.waitAll(all(n), time.Minute, "the hostile synchronizer's blocks, from honest sources",
+		func(tp tip) bool { return tp.Hash == final.String() })
+
+	// 7. A late joiner, with an empty home and no Bitcoin node.
+	late := joinHome(t, ln.homes[0], ln.homes)
+	lc, err := client.New(mustRPC(t, late))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.homes = append(ln.homes, late)
+	ln.clients = append(ln.clients, lc)
+	ln.procs = append(ln.procs, nil)
+	joinStart := time.Now()
+	ln.start(n)
+	want, _ := ln.tip(ctx, 0)
+	ln.waitAll([]int{n}, 5*time.Minute, "late joiner", func(tp tip) bool { return tp.Hash == final.String() })
+	joinTime := time.Since(joinStart)
+	lateHeight := height(rpcClient(t, mustRPC(t, late)))
+	t.Logf("LATE JOINER: %d CometBFT blocks (%d Bitcoin blocks) in %v: %.1f blocks/s", lateHeight, len(chain),
+		joinTime.Round(time.Millisecond), float64(lateHeight)/joinTime.Seconds())
+	writeMeasure(t, "late_joiner", map[string]any{"cometbft_blocks": lateHeight, "bitcoin_blocks": len(chain),
+		"seconds": joinTime.Seconds(), "blocks_per_s": float64(lateHeight) / joinTime.Seconds()})
+	if got, _ := ln.tip(ctx, n); got.MuHash != want.MuHash {
+		t.Fatalf("late joiner MuHash %s, node0 %s", got.MuHash, want.MuHash)
+	}
+
+	// 8. Stop everything; compare every node's store with btcd.
+	for i, p := range ln.procs {
+		if err := p.stop(t, syscall.SIGTERM); err != nil {
+			t.Fatalf("node%d on SIGTERM: %v", i, err)
+		}
+	}
+	var mu0 string
+	for i, home := range ln.homes {
+		var info struct {
+			Height int32  `json:"height"`
+			Hash   string `json:"bestblock"`
+			MuHash string `json:"muhash"`
+		}
+		if err := json.Unmarshal([]byte(mustRun(t, "utxo", "info", "--home", home)), &info); err != nil {
+			t.Fatal(err)
+		}
+		if info.Hash != final.String() {
+			t.Fatalf("node%d: utxo info at %s, want %s", i, info.Hash, final)
+		}
+		if i == 0 {
+			mu0 = info.MuHash
+		} else if info.MuHash != mu0 {
+			t.Fatalf("node%d: MuHash %s, node0 %s", i, info.MuHash, mu0)
+		}
+	}
+	checked, spent := ln.compareTxOuts(ctx, chain, orphaned)
+	t.Logf("%v: %d nodes' MuHash %s; %d outpoints (%d spent or orphaned) agree with btcd's gettxout",
+		time.Since(start).Round(time.Millisecond), len(ln.homes), mu0, checked, spent)
+	for i, home := range ln.homes[:n] {
+		ln.checkBodies(home, i, hostileBlocks)
+	}
+}
+
+func percentile(d []time.Duration, p int) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := int(math.Ceil(float64(p)/100*float64(len(s)))) - 1
+	return s[max(i, 0)]
+}
+
+// writeMeasure appends a measurement to $SATNODE_MEASURE_OUT, if set, for
+// the closing note.
+func writeMeasure(t *testing.T, name string, v map[string]any) {
+	path := os.Getenv("SATNODE_MEASURE_OUT")
+	if path == "" {
+		return
+	}
+	v["name"] = name
+	b, _ := json.Marshal(v)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	defer f.Close()
+	f.Write(append(b, '\n'))
+}
+
+type endorsementRec struct {
+	Height    int32    `json:"height"`
+	Hash      string   `json:"hash"`
+	Endorsers []string `json:"endorsers"`
+}
+
+func (ln *liveNet) endorsements(ctx context.Context, i int) map[string]endorsementRec {
+	ln.t.Helper()
+	raw, err := ln.clients[i].Query(ctx, "/endorsements")
+	if err != nil {
+		ln.t.Fatal(err)
+	}
+	var recs []endorsementRec
+	if err := json.Unmarshal(raw, &recs); err != nil {
+		ln.t.Fatal(err)
+	}
+	m := make(map[string]endorsementRec, len(recs))
+	for _, r := range recs {
+		m[r.Hash] = r
+	}
+	return m
+}
+
+func (ln *liveNet) waitFor(timeout time.Duration, what string, cond func() bool) {
+	ln.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			ln.t.Fatalf("%s: not within %v", what, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// hostile plays a synchronizer gone bad, with node1's registered key: it
+// submits a header with bad proof of work, and announces two real new
+// blocks over libp2p but serves mismatching bodies for them. It checks
+// that the header is refused with BadPoW, that the honest nodes ban it,
+// and that no node's state moved; it returns the two blocks (not yet given
+// to any btcd).
+func (ln *liveNet) hostile(ctx context.Context, g *chaingen.Generator) []*wire.MsgBlock {
+	t := ln.t
+	t.Helper()
+	before := make([]tip, len(ln.clients))
+	for i := range ln.clients {
+		before[i], _ = ln.tip(ctx, i)
+	}
+	key, err := keyring.Open(filepath.Join(ln.homes[1], node.KeysDir)).Get(node.KeySynchronizer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []*wire.MsgBlock
+	for range 2 {
+		b, err := g.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks = append(blocks, b)
+	}
+	// A header whose hash is above its target.
+	bad := blocks[0].Header
+	target := blockchain.CompactToBig(bad.Bits)
+	for {
+		h := bad.BlockHash()
+		if blockchain.HashToBig(&h).Cmp(target) > 0 {
+			break
+		}
+		bad.Nonce++
+	}
+	var hb [tx.HeaderSize]byte
+	var w byteWriter
+	if err := bad.Serialize(&w); err != nil {
+		t.Fatal(err)
+	}
+	copy(hb[:], w.b)
+	_, err = ln.clients[2].Send(ctx, key.Private, tx.SubmitHeaders{Headers: [][tx.HeaderSize]byte{hb}}, 0)
+	var te *client.TxError
+	if !errors.As(err, &te) || te.Code != tx.CodeBadPoW {
+		t.Fatalf("bad-PoW header: got %v, want code BadPoW", err)
+	}
+
+	// Mismatching bodies over libp2p.
+	store, err := p2p.OpenBodyStore(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	id, err := p2p.LoadOrCreateIdentity(filepath.Join(t.TempDir(), "hostile_key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var boot []string
+	for _, home := range ln.homes[:4] {
+		boot = append(boot, p2pAddr(t, home))
+	}
+	host, err := p2p.New(ctx, p2p.Config{ChainID: "satnode-live-test", Identity: id, Listen: []string{"/ip4/127.0.0.1/tcp/0"},
+		Bootstrap: boot}, store, func(chainhash.Hash, []byte) (int32, error) { return 0, errors.New("hostile: takes nothing") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	ln.waitFor(30*time.Second, "hostile peer connected to all", func() bool { return len(host.Peers()) >= 4 })
+	time.Sleep(2 * time.Second) // let the gossip meshes form
+	height := int32(0)
+	if tp, err := ln.tip(ctx, 0); err == nil {
+		height = tp.Height
+	}
+	for i, b := range blocks {
+		wrong := wire.NewMsgBlock(&b.Header)
+		for _, x := range b.Transactions {
+			_ = wrong.AddTransaction(x.Copy())
+		}
+		wrong.Transactions[0].TxOut[0].Value-- // the merkle root no longer matches
+		raw := serialize(t, wrong)
+		h := b.BlockHash()
+		if err := store.Put(h, height+int32(i)+1, raw); err != nil {
+			t.Fatal(err)
+		}
+		var hdr [80]byte
+		copy(hdr[:], raw[:80])
+		if err := host.Announce(ctx, p2p.Announcement{Height: height + int32(i) + 1, Hash: h, Header: hdr,
+			Size: uint32(len(raw))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ln.waitFor(30*time.Second, "the honest nodes banning the hostile peer", func() bool { return len(host.Peers()) == 0 })
+	for _, a := range boot {
+		if err := host.Connect(ctx, a); err == nil {
+			// A banned peer's connections are refused once secured;
+			// give the gater a moment, then look again.
+			time.Sleep(time.Second)
+			if len(host.Peers()) > 0 {
+				t.Fatalf("an honest node accepted the banned peer again (%s)", a)
+			}
+		}
+	}
+	for i := range ln.clients {
+		after, _ := ln.tip(ctx, i)
+		if after != before[i] {
+			t.Fatalf("node%d's state moved: %+v -> %+v", i, before[i], after)
+		}
+		if _, err := ln.clients[i].Query(ctx, "/btc-header/"+bad.BlockHash().String()); err == nil {
+			t.Fatalf("node%d knows the bad-PoW header", i)
+		}
+	}
+	t.Logf("hostile synchronizer: bad-PoW header refused (%v); banned for mismatching bodies", te.Code)
+	return blocks
+}
+
+type byteWriter struct{ b []byte }
+
+func (w *byteWriter) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
+
+// compareTxOuts checks 1,000+ outpoints on every node's store against
+// btcd's gettxout: all outputs of the last 20 blocks and of the orphaned
+// branch, and a fixed random sample of the rest.
+func (ln *liveNet) compareTxOuts(ctx context.Context, chain, orphaned []*wire.MsgBlock) (checked, spent int) {
+	t := ln.t
+	t.Helper()
+	var all []wire.OutPoint
+	add := func(b *wire.MsgBlock) {
+		for _, x := range b.Transactions {
+			h := x.TxHash()
+			for v := range x.TxOut {
+				all = append(all, wire.OutPoint{Hash: h, Index: uint32(v)})
+			}
+		}
+	}
+	var ops []wire.OutPoint
+	for _, b := range orphaned {
+		add(b)
+	}
+	for _, b := range chain[len(chain)-20:] {
+		add(b)
+	}
+	ops = append(ops, all...)
+	all = all[:0]
+	for _, b := range chain[:len(chain)-20] {
+		add(b)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, i := range rng.Perm(len(all))[:min(len(all), 1200)] {
+		ops = append(ops, all[i])
+	}
+	type answer struct {
+		found     bool
+		value     int64
+		script    string
+		coinbase  bool
+		confs     int64
+		bestblock string
+	}
+	btcd := make([]answer, len(ops))
+	for i, op := range ops {
+		o, err := ln.btcds[0].Client.GetTxOut(ctx, op.Hash, op.Index, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o != nil {
+			btcd[i] = answer{true, int64(math.Round(o.Value * 1e8)), o.ScriptPubKeyHex, o.Coinbase, o.Confirmations, o.BestBlock.String()}
+		} else {
+			spent++
+		}
+	}
+	for ni, home := range ln.homes {
+		s, err := leveldbstore.Open(filepath.Join(home, node.StoreDir), leveldbstore.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := utxo.NewReader(s)
+		st, err := r.State()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := utxo.ParamsFor(st.Network)
+		for i, op := range ops {
+			o, err := query.GetTxOut(r, p.Chain, utxo.Outpoint{Hash: op.Hash, Index: op.Index})
+			var got answer
+			switch {
+			case errors.Is(err, utxo.ErrNotFound):
+			case err != nil:
+				t.Fatal(err)
+			default:
+				got = answer{true, int64(o.Value), o.ScriptPubKey.Hex, o.Coinbase, int64(o.Confirmations), o.BestBlock}
+			}
+			if got != btcd[i] {
+				t.Fatalf("node%d: %v: satnode %+v, btcd %+v", ni, op, got, btcd[i])
+			}
+		}
+		s.Close()
+	}
+	return len(ops), spent
+}
+
+// checkBodies: node i's body store holds the real bodies of the blocks the
+// hostile peer served wrong, never the wrong ones.
+func (ln *liveNet) checkBodies(home string, i int, blocks []*wire.MsgBlock) {
+	t := ln.t
+	t.Helper()
+	s, err := p2p.OpenBodyStore(filepath.Join(home, node.BodiesDir), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, b := range blocks {
+		raw, ok, err := s.Get(b.BlockHash())
+		if err != nil || !ok {
+			t.Fatalf("node%d: body %s: %v %v", i, b.BlockHash(), ok, err)
+		}
+		if want := serialize(t, b); hex.EncodeToString(raw) != hex.EncodeToString(want) {
+			t.Fatalf("node%d keeps a wrong body for %s", i, b.BlockHash())
+		}
+	}
+}

@@ -1,0 +1,143 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+
+	"github.com/satnode/satnode/consensus/tx"
+	"github.com/satnode/satnode/node/client"
+)
+
+// Chain is the sidechain as the roles see it. *client.Client implements
+// it, over the node's in-process CometBFT client or over HTTP.
+type Chain interface {
+	Query(ctx context.Context, path string) (json.RawMessage, error)
+	Account(ctx context.Context, addr tx.Address) (*client.Account, error)
+	Broadcast(ctx context.Context, chainID string, priv *btcec.PrivateKey, msg tx.Msg, nonce uint64) (string, error)
+}
+
+// Bitcoin is the Bitcoin node as the roles see it: the JSON-RPC calls
+// getbestblockhash, getblockhash and getblock <hash> 0, which Bitcoin Core
+// and btcd both answer. btcnode.Client and btcnode.FileSource implement it.
+type Bitcoin interface {
+	BestBlockHash(ctx context.Context) (chainhash.Hash, error)
+	BlockHash(ctx context.Context, height int32) (chainhash.Hash, error)
+	Block(ctx context.Context, hash chainhash.Hash) ([]byte, error)
+}
+
+// btcTip is the /btc-tip answer.
+type btcTip struct {
+	Height           int32  `json:"height"`
+	Hash             string `json:"hash"`
+	BaseHeight       int32  `json:"base_height"`
+	BaseHash         string `json:"base_hash"`
+	BestHeaderHeight int32  `json:"best_header_height"`
+	BestHeaderHash   string `json:"best_header_hash"`
+}
+
+// record is one /endorsements entry.
+type record struct {
+	Height    int32    `json:"height"`
+	Hash      string   `json:"hash"`
+	Endorsers []string `json:"endorsers"`
+	Endorsed  bool     `json:"endorsed"`
+	Paid      bool     `json:"paid"`
+}
+
+type validator struct {
+	Operator string `json:"operator"`
+	Endorser string `json:"endorser"`
+	Jailed   bool   `json:"jailed"`
+}
+
+func queryJSON[T any](ctx context.Context, c Chain, path string) (T, error) {
+	var v T
+	raw, err := c.Query(ctx, path)
+	if err != nil {
+		return v, err
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return v, fmt.Errorf("live: query %s: %w", path, err)
+	}
+	return v, nil
+}
+
+// known reports whether the sidechain's header tree holds hash.
+func known(ctx context.Context, c Chain, hash chainhash.Hash) (bool, error) {
+	_, err := c.Query(ctx, "/btc-header/"+hash.String())
+	var qe *client.QueryError
+	if errors.As(err, &qe) && qe.Code == tx.CodeUnknownBlock {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// sender signs and broadcasts one account's transactions, keeping the
+// nonces in order. Up to maxInFlight may wait in the mempool at once; if
+// the committed nonce stops moving while some are out (one was dropped
+// from a mempool, say), it starts again after the committed one. It is
+// safe for concurrent use.
+type sender struct {
+	chain   Chain
+	chainID string
+	priv    *btcec.PrivateKey
+	addr    tx.Address
+
+	mu     sync.Mutex
+	next   uint64 // nonce of the next transaction; 0: not read yet
+	sentAt time.Time
+}
+
+const (
+	maxInFlight = 4
+	// stuckAfter: how long transactions may stay out with the committed
+	// nonce not moving before they are taken as lost.
+	stuckAfter = 20 * time.Second
+)
+
+// errBusy: maxInFlight transactions are out; wait for a commit.
+var errBusy = errors.New("live: transactions in flight; waiting for a block")
+
+func newSender(c Chain, chainID string, priv *btcec.PrivateKey) *sender {
+	return &sender{chain: c, chainID: chainID, priv: priv, addr: tx.AddressOf(priv.PubKey())}
+}
+
+// send broadcasts msg with the next nonce; the transaction has passed
+// CheckTx when it returns nil.
+func (s *sender) send(ctx context.Context, msg tx.Msg) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	acct, err := s.chain.Account(ctx, s.addr)
+	if err != nil {
+		return fmt.Errorf("live: reading account %s: %w", s.addr, err)
+	}
+	committed := acct.Nonce
+	switch {
+	case s.next <= committed:
+		s.next = committed + 1
+	case s.next-committed-1 >= maxInFlight:
+		if time.Since(s.sentAt) < stuckAfter {
+			return errBusy
+		}
+		s.next = committed + 1
+	}
+	_, err = s.chain.Broadcast(ctx, s.chainID, s.priv, msg, s.next)
+	var te *client.TxError
+	if errors.As(err, &te) && te.Code == tx.CodeBadNonce {
+		s.next = 0 // someone else used the key; read it again next time
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	s.next++
+	s.sentAt = time.Now()
+	return nil
+}

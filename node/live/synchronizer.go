@@ -1,0 +1,293 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+
+	"github.com/satnode/satnode/consensus/app"
+	"github.com/satnode/satnode/consensus/tx"
+	"github.com/satnode/satnode/utxo"
+)
+
+// BodySink receives the bodies a synchronizer took from its Bitcoin node,
+// after checking them against their headers: the node keeps them in its
+// body store and announces them to its libp2p peers.
+type BodySink interface {
+	// Keep stores a checked body, so that the node can serve it.
+	Keep(hash chainhash.Hash, height int32, raw []byte) error
+	// Announce tells peers that the node holds the body.
+	Announce(ctx context.Context, hash chainhash.Hash, height int32, raw []byte) error
+}
+
+// SyncConfig configures a Synchronizer.
+type SyncConfig struct {
+	Bitcoin Bitcoin
+	Chain   Chain
+	ChainID string
+	// Key is the registered synchronizer's key.
+	Key    *btcec.PrivateKey
+	Params *utxo.Params
+	Bodies BodySink
+	// Batch is the number of headers per SubmitHeaders transaction
+	// (default and maximum tx.MaxHeadersPerTx).
+	Batch int
+	// Poll is how often the Bitcoin node's tip is read (default 200ms):
+	// a new block is seen within it.
+	Poll time.Duration
+	Log  *slog.Logger
+}
+
+// Synchronizer follows a Bitcoin node and submits the headers of its best
+// chain that the sidechain does not know, from the point where the two
+// part: a new block, a catch-up in batches, or the competing branch after
+// the Bitcoin node reorganizes.
+type Synchronizer struct {
+	cfg  SyncConfig
+	log  *slog.Logger
+	send *sender
+
+	// lastBest is the Bitcoin tip of the last step that left nothing to do.
+	lastBest chainhash.Hash
+	// sent is the last header submitted (it may still be in the mempool),
+	// taken as known to the chain until stuckAfter has passed.
+	sent       point
+	sentAt     time.Time
+	catchingUp bool
+}
+
+type point struct {
+	height int32
+	hash   chainhash.Hash
+}
+
+// NewSynchronizer checks cfg and returns a Synchronizer.
+func NewSynchronizer(cfg SyncConfig) (*Synchronizer, error) {
+	if cfg.Bitcoin == nil || cfg.Chain == nil || cfg.Key == nil || cfg.Params == nil || cfg.Bodies == nil {
+		return nil, errors.New("live: SyncConfig needs Bitcoin, Chain, Key, Params and Bodies")
+	}
+	if cfg.Batch <= 0 || cfg.Batch > tx.MaxHeadersPerTx {
+		cfg.Batch = tx.MaxHeadersPerTx
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 200 * time.Millisecond
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Synchronizer{cfg: cfg, log: cfg.Log, send: newSender(cfg.Chain, cfg.ChainID, cfg.Key)}, nil
+}
+
+// Address is the synchronizer's account.
+func (s *Synchronizer) Address() tx.Address { return s.send.addr }
+
+// Run follows the Bitcoin node until ctx ends. commits signals sidechain
+// commits (it may be nil). Errors of a step are logged and the step is
+// tried again at the next tick: a Bitcoin node that restarts or a chain
+// that halts for a while are normal.
+func (s *Synchronizer) Run(ctx context.Context, commits <-chan int64) error {
+	s.log.Info("synchronizer started", "address", s.Address(), "poll", s.cfg.Poll)
+	t := time.NewTicker(s.cfg.Poll)
+	defer t.Stop()
+	var lastErr string
+	for {
+		err := s.Step(ctx)
+		switch {
+		case err == nil || errors.Is(err, errBusy):
+			lastErr = ""
+		case ctx.Err() != nil:
+			return nil
+		case err.Error() != lastErr: // say it once, not every tick
+			s.log.Warn("synchronizer step failed", "err", err)
+			lastErr = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-commits:
+		}
+	}
+}
+
+// Step compares the Bitcoin node's best chain with the sidechain's header
+// tree once and submits what is missing, up to maxInFlight batches.
+func (s *Synchronizer) Step(ctx context.Context) error {
+	best, err := s.cfg.Bitcoin.BestBlockHash(ctx)
+	if err != nil {
+		return fmt.Errorf("bitcoin node: %w", err)
+	}
+	if best == s.lastBest {
+		return nil
+	}
+	fork, target, err := s.forkPoint(ctx, best)
+	if err != nil {
+		return err
+	}
+	if fork.height >= target {
+		s.lastBest = best
+		if s.catchingUp {
+			s.log.Info("synchronizer caught up", "height", target, "hash", best)
+			s.catchingUp = false
+		}
+		return nil
+	}
+	for batches := 0; fork.height < target && batches < maxInFlight; batches++ {
+		if fork, err = s.submitFrom(ctx, fork, target); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forkPoint finds the highest block of the Bitcoin node's best chain that
+// the sidechain knows (or that this synchronizer submitted moments ago),
+// and the height of the Bitcoin node's tip.
+func (s *Synchronizer) forkPoint(ctx context.Context, best chainhash.Hash) (point, int32, error) {
+	tip, err := queryJSON[btcTip](ctx, s.cfg.Chain, "/btc-tip")
+	if err != nil {
+		return point{}, 0, err
+	}
+	// The tip's height: walk down from the chain's best header height,
+	// or up, with getblockhash; the best hash itself answers only by hash.
+	target, err := s.heightOf(ctx, best, tip.BestHeaderHeight)
+	if err != nil {
+		return point{}, 0, err
+	}
+	start := min(target, tip.BestHeaderHeight)
+	if s.sent.height > 0 && time.Since(s.sentAt) < stuckAfter && s.sent.height <= target {
+		start = max(start, s.sent.height)
+	}
+	for h := start; h >= tip.BaseHeight; h-- {
+		hash, err := s.cfg.Bitcoin.BlockHash(ctx, h)
+		if err != nil {
+			return point{}, 0, fmt.Errorf("bitcoin node: getblockhash %d: %w", h, err)
+		}
+		if h == s.sent.height && hash == s.sent.hash && time.Since(s.sentAt) < stuckAfter {
+			return point{h, hash}, target, nil
+		}
+		if h == tip.BaseHeight {
+			if hash.String() != tip.BaseHash {
+				return point{}, 0, fmt.Errorf("the bitcoin node's block %d is %s, but the sidechain finalized %s there: "+
+					"the bitcoin node is on another chain", h, hash, tip.BaseHash)
+			}
+			return point{h, hash}, target, nil
+		}
+		ok, err := known(ctx, s.cfg.Chain, hash)
+		if err != nil {
+			return point{}, 0, err
+		}
+		if ok {
+			return point{h, hash}, target, nil
+		}
+	}
+	// The Bitcoin node is below the finalized base: nothing to submit.
+	return point{target, best}, target, nil
+}
+
+// heightOf finds best's height by getblockhash, starting from a guess:
+// getblockheader's height is not in every node's answer shape, and a
+// tip usually sits at or just above the chain's best header.
+func (s *Synchronizer) heightOf(ctx context.Context, best chainhash.Hash, guess int32) (int32, error) {
+	guess = max(guess, 0)
+	// Up from the guess: a new block or a catch-up.
+	for h := guess; ; h++ {
+		hash, err := s.cfg.Bitcoin.BlockHash(ctx, h)
+		if err != nil {
+			break // above the node's tip
+		}
+		if hash == best {
+			return h, nil
+		}
+		if h-guess >= 16 {
+			break
+		}
+	}
+	// Far ahead, or below the guess: binary search the node's tip height.
+	lo, hi := int32(0), int32(1)
+	for {
+		if _, err := s.cfg.Bitcoin.BlockHash(ctx, hi); err != nil {
+			break
+		}
+		lo, hi = hi, hi*2
+		if hi > 1<<30 {
+			return 0, errors.New("bitcoin node: no end to getblockhash")
+		}
+	}
+	for lo+1 < hi {
+		mid := lo + (hi-lo)/2
+		if _, err := s.cfg.Bitcoin.BlockHash(ctx, mid); err == nil {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	hash, err := s.cfg.Bitcoin.BlockHash(ctx, lo)
+	if err != nil {
+		return 0, fmt.Errorf("bitcoin node: getblockhash %d: %w", lo, err)
+	}
+	if hash != best {
+		return 0, fmt.Errorf("bitcoin node: tip moved while reading it (%s at %d, best was %s)", hash, lo, best)
+	}
+	return lo, nil
+}
+
+// submitFrom submits one batch of headers above from, up to target, with
+// their bodies kept and announced, and returns the last header sent.
+func (s *Synchronizer) submitFrom(ctx context.Context, from point, target int32) (point, error) {
+	end := min(target, from.height+int32(s.cfg.Batch))
+	msg := tx.SubmitHeaders{Headers: make([][tx.HeaderSize]byte, 0, end-from.height)}
+	type body struct {
+		p   point
+		raw []byte
+	}
+	bodies := make([]body, 0, end-from.height)
+	prev := from.hash
+	for h := from.height + 1; h <= end; h++ {
+		hash, err := s.cfg.Bitcoin.BlockHash(ctx, h)
+		if err != nil {
+			return from, fmt.Errorf("bitcoin node: getblockhash %d: %w", h, err)
+		}
+		raw, err := s.cfg.Bitcoin.Block(ctx, hash)
+		if err != nil {
+			return from, fmt.Errorf("bitcoin node: getblock %s: %w", hash, err)
+		}
+		if _, err := app.CheckBody(s.cfg.Params, hash, h, raw); err != nil {
+			return from, fmt.Errorf("bitcoin node: block %d: %w", h, err)
+		}
+		if chainhash.Hash(raw[4:36]) != prev {
+			// The node reorganized while we read it; the next step
+			// starts again from the new tip.
+			return from, fmt.Errorf("bitcoin node: block %d %s does not follow %s (reorganizing?)", h, hash, prev)
+		}
+		if err := s.cfg.Bodies.Keep(hash, h, raw); err != nil {
+			return from, err
+		}
+		msg.Headers = append(msg.Headers, [tx.HeaderSize]byte(raw[:tx.HeaderSize]))
+		bodies = append(bodies, body{point{h, hash}, raw})
+		prev = hash
+	}
+	if err := s.send.send(ctx, msg); err != nil {
+		return from, err
+	}
+	last := bodies[len(bodies)-1].p
+	s.sent, s.sentAt = last, time.Now()
+	for _, b := range bodies {
+		if err := s.cfg.Bodies.Announce(ctx, b.p.hash, b.p.height, b.raw); err != nil {
+			s.log.Warn("announcing a body", "height", b.p.height, "hash", b.p.hash, "err", err)
+		}
+	}
+	if remaining := target - last.height; remaining > 0 || len(bodies) > 1 {
+		s.catchingUp = s.catchingUp || remaining > 0
+		s.log.Info("synchronizer submitted headers", "from", from.height+1, "to", last.height,
+			"target", target, "remaining", remaining)
+	} else {
+		s.log.Info("synchronizer submitted a header", "height", last.height, "hash", last.hash)
+	}
+	return last, nil
+}
