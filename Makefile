@@ -9,7 +9,7 @@ PKGS      := ./...
 BENCH_DIR ?= .bench
 FUZZTIME  ?= 15s
 
-.PHONY: all build test test-long bench fuzz lint demo clean
+.PHONY: all build test test-long bench fuzz lint demo demo-localnet clean
 
 all: build
 
@@ -45,18 +45,22 @@ lint:
 	$(GO) vet $(PKGS)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-# Until the live path exists: import the bundled mainnet chain (blocks
-# 0-14131) into a fresh home and print the UTXO-set summary.
-demo: build
-	@home=$$(mktemp -d); \
-	echo "== importing mainnet blocks 0-14131 into $$home"; \
-	$(BIN) import --home $$home testdata/mainnet/mainnet-0-14131.blk.bz2; \
-	echo "== satnode utxo info (compare: bitcoin-cli gettxoutsetinfo muhash 14131)"; \
-	$(BIN) utxo info --home $$home; \
-	echo "== satnode utxo info --height 170 (the first bitcoin transaction)"; \
-	$(BIN) utxo info --home $$home --height 170 | head -8; \
-	echo "== satnode utxo get (block 170's payment to Hal Finney)"; \
-	$(BIN) utxo get --home $$home f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16:0
+# btcd v0.24.2, the Bitcoin node of the demo, built from the module proxy
+# with its own pinned dependencies (it does not compile against the btcec
+# version this module selects, so it cannot be a `go tool` here).
+BTCD_VERSION := v0.24.2
+bin/btcd:
+	GOBIN=$(abspath bin) GOFLAGS= GOWORK=off $(GO) install github.com/btcsuite/btcd@$(BTCD_VERSION) github.com/btcsuite/btcd/cmd/btcctl@$(BTCD_VERSION)
+
+# The live path on one machine, until Ctrl-C: btcd regtest, one satnode
+# validator with a synchronizer and an endorser, and Bitcoin blocks full of
+# transactions flowing into the UTXO set.
+demo: build bin/btcd
+	$(GO) run ./cmd/satdemo --satnode $(BIN) --btcd bin/btcd
+
+# The same with 4 validators and 2 synchronizers, each on its own btcd.
+demo-localnet: build bin/btcd
+	$(GO) run ./cmd/satdemo --satnode $(BIN) --btcd bin/btcd --validators 4 --synchronizers 2
 
 clean:
 	rm -rf bin

@@ -45,7 +45,7 @@ type liveBodies struct {
 
 	prefetching atomic.Int32
 	bg          sync.WaitGroup // the prefetching goroutines
-	newest      atomic.Int32 // highest height kept, for pruning
+	newest      atomic.Int32   // highest height kept, for pruning
 	puts        atomic.Int64
 }
 

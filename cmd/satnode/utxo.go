@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
+	"github.com/satnode/satnode/node/client"
 	"github.com/satnode/satnode/utxo"
 	"github.com/satnode/satnode/utxo/leveldbstore"
 	"github.com/satnode/satnode/utxo/query"
@@ -20,11 +23,36 @@ func newUTXOCmd(g *globals) *cobra.Command {
 		Short: "Query the UTXO store in --home (offline)",
 	}
 	var height int32
+	var nodeAddr string
 	info := &cobra.Command{
 		Use:   "info",
 		Short: "UTXO set summary, shaped like Bitcoin Core's gettxoutsetinfo muhash",
 		Args:  cobra.NoArgs,
+		Long: `UTXO set summary, shaped like Bitcoin Core's gettxoutsetinfo muhash.
+It reads the store in --home, which a running node holds locked; with
+--node it asks a running node instead (its committed state).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if nodeAddr != "" {
+				c, err := client.New(nodeAddr)
+				if err != nil {
+					return err
+				}
+				path := "/utxo-info"
+				if height >= 0 {
+					path += "/" + strconv.Itoa(int(height))
+				}
+				raw, err := c.Query(cmd.Context(), path)
+				if err != nil {
+					return err
+				}
+				var b bytes.Buffer
+				if err := json.Indent(&b, raw, "", "  "); err != nil {
+					return err
+				}
+				b.WriteByte('\n')
+				_, err = cmd.OutOrStdout().Write(b.Bytes())
+				return err
+			}
 			return withReader(g, func(r *utxo.Reader, _ *utxo.Params) error {
 				v, err := query.GetTxOutSetInfo(r, height)
 				if err != nil {
@@ -35,6 +63,7 @@ func newUTXOCmd(g *globals) *cobra.Command {
 		},
 	}
 	info.Flags().Int32Var(&height, "height", -1, "answer for this past height (default: the tip)")
+	info.Flags().StringVar(&nodeAddr, "node", "", "ask a running node's RPC (e.g. tcp://127.0.0.1:26657) instead of reading --home")
 
 	get := &cobra.Command{
 		Use:   "get TXID:VOUT",

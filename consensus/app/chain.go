@@ -96,9 +96,12 @@ func (a *App) advance(ctx context.Context, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		if _, err := a.engine.Connect(blk); err != nil {
+		st, err := a.engine.Connect(blk)
+		if err != nil {
 			return fmt.Errorf("%w: endorsed block %s at %d breaks Bitcoin's rules: %v", ErrHalt, n.Hash(), n.Height(), err)
 		}
+		a.log.Info("bitcoin block applied", "height", n.Height(), "hash", n.Hash(), "txs", st.Txs,
+			"inputs", st.Inputs, "outputs", st.Outputs)
 		spent += int64(size)
 		if err := a.canonical(n, now); err != nil {
 			return err

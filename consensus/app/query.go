@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,7 +13,9 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/satnode/satnode/consensus/btcheaders"
+	"github.com/satnode/satnode/utxo"
 	"github.com/satnode/satnode/utxo/muhash"
+	"github.com/satnode/satnode/utxo/query"
 
 	"github.com/satnode/satnode/consensus/tx"
 )
@@ -133,6 +136,22 @@ func (a *App) query(path string) (any, error) {
 			return nil, &tx.Error{Code: tx.CodeUnknownAccount, Msg: fmt.Sprintf("no account %s", addr)}
 		}
 		return accountJSON{Address: addr.String(), Balance: acct.Balance, Nonce: acct.Nonce}, nil
+	case path == "/utxo-info" || strings.HasPrefix(path, "/utxo-info/"):
+		// The store holds exactly the committed state: the engine writes
+		// only at Commit, and queries run between ABCI calls.
+		height := int64(-1)
+		if h := strings.TrimPrefix(path, "/utxo-info/"); h != path {
+			v, err := strconv.ParseInt(h, 10, 32)
+			if err != nil || v < 0 {
+				return nil, &tx.Error{Code: tx.CodeMalformed, Msg: fmt.Sprintf("bad height %q", h)}
+			}
+			height = v
+		}
+		v, err := query.GetTxOutSetInfo(utxo.NewReader(a.cfg.Store), int32(height))
+		if err != nil {
+			return nil, &tx.Error{Code: tx.CodeMalformed, Msg: err.Error()}
+		}
+		return v, nil
 	case path == "/validators":
 		out := []validatorJSON{}
 		for _, v := range a.stake.Validators() {

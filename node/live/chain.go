@@ -109,11 +109,16 @@ func newSender(c Chain, chainID string, priv *btcec.PrivateKey) *sender {
 	return &sender{chain: c, chainID: chainID, priv: priv, addr: tx.AddressOf(priv.PubKey())}
 }
 
-// send broadcasts msg with the next nonce; the transaction has passed
-// CheckTx when it returns nil.
-func (s *sender) send(ctx context.Context, msg tx.Msg) error {
+// ready returns errBusy if a transaction sent now would have to wait for
+// one in flight: callers check it before they do the work of one.
+func (s *sender) ready(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.advance(ctx)
+}
+
+// advance sets s.next from the committed nonce, or returns errBusy.
+func (s *sender) advance(ctx context.Context) error {
 	acct, err := s.chain.Account(ctx, s.addr)
 	if err != nil {
 		return fmt.Errorf("live: reading account %s: %w", s.addr, err)
@@ -128,7 +133,18 @@ func (s *sender) send(ctx context.Context, msg tx.Msg) error {
 		}
 		s.next = committed + 1
 	}
-	_, err = s.chain.Broadcast(ctx, s.chainID, s.priv, msg, s.next)
+	return nil
+}
+
+// send broadcasts msg with the next nonce; the transaction has passed
+// CheckTx when it returns nil.
+func (s *sender) send(ctx context.Context, msg tx.Msg) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.advance(ctx); err != nil {
+		return err
+	}
+	_, err := s.chain.Broadcast(ctx, s.chainID, s.priv, msg, s.next)
 	var te *client.TxError
 	if errors.As(err, &te) && te.Code == tx.CodeBadNonce {
 		s.next = 0 // someone else used the key; read it again next time

@@ -115,6 +115,9 @@ func (e *Endorser) Step(ctx context.Context) (int, error) {
 	if err := e.findOperator(ctx); err != nil {
 		return 0, err
 	}
+	if err := e.send.ready(ctx); err != nil {
+		return 0, err
+	}
 	recs, err := queryJSON[[]record](ctx, e.cfg.Chain, "/endorsements")
 	if err != nil {
 		return 0, err

@@ -153,9 +153,7 @@ func (s *Synchronizer) forkPoint(ctx context.Context, best chainhash.Hash) (poin
 	if err != nil {
 		return point{}, 0, err
 	}
-	// The tip's height: walk down from the chain's best header height,
-	// or up, with getblockhash; the best hash itself answers only by hash.
-	target, err := s.heightOf(ctx, best, tip.BestHeaderHeight)
+	target, best, err := s.tipHeight(ctx, best, tip.BestHeaderHeight)
 	if err != nil {
 		return point{}, 0, err
 	}
@@ -190,25 +188,25 @@ func (s *Synchronizer) forkPoint(ctx context.Context, best chainhash.Hash) (poin
 	return point{target, best}, target, nil
 }
 
-// heightOf finds best's height by getblockhash, starting from a guess:
-// getblockheader's height is not in every node's answer shape, and a
-// tip usually sits at or just above the chain's best header.
-func (s *Synchronizer) heightOf(ctx context.Context, best chainhash.Hash, guess int32) (int32, error) {
+// tipHeight finds the height of the Bitcoin node's tip, best, by
+// getblockhash, starting from a guess: getblockheader's height is not in
+// every node's answer shape, and a tip usually sits at or just above the
+// chain's best header. If the node's tip moves meanwhile, it returns the
+// new tip: the hash is only what woke the step.
+func (s *Synchronizer) tipHeight(ctx context.Context, best chainhash.Hash, guess int32) (int32, chainhash.Hash, error) {
 	guess = max(guess, 0)
-	// Up from the guess: a new block or a catch-up.
-	for h := guess; ; h++ {
+	// Up from the guess: a new block or a short catch-up.
+	for h := guess; h-guess < 16; h++ {
 		hash, err := s.cfg.Bitcoin.BlockHash(ctx, h)
 		if err != nil {
 			break // above the node's tip
 		}
 		if hash == best {
-			return h, nil
-		}
-		if h-guess >= 16 {
-			break
+			return h, best, nil
 		}
 	}
-	// Far ahead, or below the guess: binary search the node's tip height.
+	// Far ahead, or below the guess: find the last height getblockhash
+	// answers by doubling, then bisection.
 	lo, hi := int32(0), int32(1)
 	for {
 		if _, err := s.cfg.Bitcoin.BlockHash(ctx, hi); err != nil {
@@ -216,7 +214,7 @@ func (s *Synchronizer) heightOf(ctx context.Context, best chainhash.Hash, guess 
 		}
 		lo, hi = hi, hi*2
 		if hi > 1<<30 {
-			return 0, errors.New("bitcoin node: no end to getblockhash")
+			return 0, best, errors.New("bitcoin node: no end to getblockhash")
 		}
 	}
 	for lo+1 < hi {
@@ -229,17 +227,17 @@ func (s *Synchronizer) heightOf(ctx context.Context, best chainhash.Hash, guess 
 	}
 	hash, err := s.cfg.Bitcoin.BlockHash(ctx, lo)
 	if err != nil {
-		return 0, fmt.Errorf("bitcoin node: getblockhash %d: %w", lo, err)
+		return 0, best, fmt.Errorf("bitcoin node: getblockhash %d: %w", lo, err)
 	}
-	if hash != best {
-		return 0, fmt.Errorf("bitcoin node: tip moved while reading it (%s at %d, best was %s)", hash, lo, best)
-	}
-	return lo, nil
+	return lo, hash, nil
 }
 
 // submitFrom submits one batch of headers above from, up to target, with
 // their bodies kept and announced, and returns the last header sent.
 func (s *Synchronizer) submitFrom(ctx context.Context, from point, target int32) (point, error) {
+	if err := s.send.ready(ctx); err != nil {
+		return from, err
+	}
 	end := min(target, from.height+int32(s.cfg.Batch))
 	msg := tx.SubmitHeaders{Headers: make([][tx.HeaderSize]byte, 0, end-from.height)}
 	type body struct {
