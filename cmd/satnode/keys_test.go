@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/satnode/satnode/node"
 )
 
 // TestKeysCLI: add, recover from standard input, show, list; the private
@@ -63,5 +66,30 @@ func TestKeysCLI(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("satnode %s: %v, want an error containing %q", strings.Join(c.args, " "), err, c.want)
 		}
+	}
+}
+
+// TestP2PID: `satnode p2p id` prints the identity a testnet home was
+// given, with its listen address, in the form bootstrap lists want.
+func TestP2PID(t *testing.T) {
+	out := t.TempDir()
+	mustRun(t, "testnet", "--validators", "2", "--output", out, "--starting-port", "0")
+	home := filepath.Join(out, "node0")
+	var got struct {
+		ID    string   `json:"id"`
+		Addrs []string `json:"addrs"`
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, "p2p", "id", "--home", home)), &got); err != nil {
+		t.Fatal(err)
+	}
+	ac, err := node.LoadAppConfig(filepath.Join(out, "node1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Addrs) != 1 || len(ac.P2P.Bootstrap) != 1 || ac.P2P.Bootstrap[0] != got.Addrs[0] {
+		t.Fatalf("node0 says %v; node1 bootstraps from %v", got.Addrs, ac.P2P.Bootstrap)
+	}
+	if again := mustRun(t, "p2p", "id", "--home", home); !strings.Contains(again, got.ID) {
+		t.Fatal("the identity changed between runs")
 	}
 }
