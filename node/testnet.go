@@ -164,6 +164,11 @@ func libp2pAddr(host string, port int) string {
 	return fmt.Sprintf("/ip6/%s/tcp/%d", ip, port)
 }
 
+// FreePorts returns n distinct free TCP ports on host, chosen by the
+// kernel (see testnetPorts for the caveat), for tools and tests that start
+// nodes beside each other.
+func FreePorts(host string, n int) ([]int, error) { return testnetPorts(host, 0, n) }
+
 // testnetPorts returns n ports: start, start+1, ... or, with start 0, n
 // distinct free ports the kernel picked. All listeners are held until all
 // ports are chosen, so the kernel cannot hand out one port twice; another

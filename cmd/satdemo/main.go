@@ -14,17 +14,16 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -64,6 +63,7 @@ func say(format string, args ...any) {
 }
 
 func run(ctx context.Context, o options) error {
+	var quiet atomic.Bool
 	if o.dir == "" {
 		d, err := os.MkdirTemp("", "satnode-demo-")
 		if err != nil {
@@ -84,6 +84,7 @@ func run(ctx context.Context, o options) error {
 	say("working directory %s (logs: btcdI/btcd.log, nodeI.log)", o.dir)
 	var procs []*proc
 	defer func() {
+		quiet.Store(true) // CometBFT's shutdown lines are noise here
 		for i := len(procs) - 1; i >= 0; i-- {
 			procs[i].stop()
 		}
@@ -95,7 +96,7 @@ func run(ctx context.Context, o options) error {
 	var bcs []node.BitcoinConfig
 	var p2pAddrs []string
 	for i := range o.validators {
-		ports, err := freePorts(2)
+		ports, err := node.FreePorts("127.0.0.1", 2)
 		if err != nil {
 			return err
 		}
@@ -115,7 +116,7 @@ func run(ctx context.Context, o options) error {
 		for _, a := range p2pAddrs {
 			args = append(args, "--addpeer="+a)
 		}
-		p, err := startProc(filepath.Join(dir, "btcd.log"), nil, o.btcd, args...)
+		p, err := startProc(filepath.Join(dir, "btcd.log"), nil, nil, o.btcd, args...)
 		if err != nil {
 			return err
 		}
@@ -160,7 +161,7 @@ func run(ctx context.Context, o options) error {
 		if i == 0 {
 			echo = os.Stdout
 		}
-		p, err := startProc(filepath.Join(o.dir, fmt.Sprintf("node%d.log", i)), echo, o.satnode, "start", "--home", info.Home)
+		p, err := startProc(filepath.Join(o.dir, fmt.Sprintf("node%d.log", i)), echo, &quiet, o.satnode, "start", "--home", info.Home)
 		if err != nil {
 			return err
 		}
@@ -260,7 +261,7 @@ type proc struct {
 // echoed are the log messages worth showing.
 var echoed = []string{"bitcoin block applied", "synchronizer", "endorsed", "reorg", "waiting for the block body", "level=ERROR"}
 
-func startProc(logPath string, echo io.Writer, bin string, args ...string) (*proc, error) {
+func startProc(logPath string, echo io.Writer, quiet *atomic.Bool, bin string, args ...string) (*proc, error) {
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -279,7 +280,7 @@ func startProc(logPath string, echo io.Writer, bin string, args ...string) (*pro
 		for sc.Scan() {
 			line := sc.Text()
 			fmt.Fprintln(f, line)
-			if echo != nil && matches(line) {
+			if echo != nil && !quiet.Load() && matches(line) {
 				fmt.Fprintln(echo, line)
 			}
 		}
@@ -311,23 +312,4 @@ func (p *proc) stop() {
 		_ = p.cmd.Process.Kill()
 		<-p.done
 	}
-}
-
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, errors.Join(errors.New("finding a free port"), err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }

@@ -151,6 +151,11 @@ func TestLive(t *testing.T) {
 		chain = append(chain, b)
 	}
 	g = fork
+	if n := conflicts(orphaned, chain[len(chain)-4:]); n == 0 {
+		t.Fatal("the branches have no conflicting transactions")
+	} else {
+		t.Logf("the new branch double-spends %d inputs of the orphaned one", n)
+	}
 	forkTip := chain[len(chain)-1].BlockHash()
 	ln.waitBtcds(forkTip)
 	ln.waitAll(all(n), time.Minute, "reorg", func(tp tip) bool { return tp.Hash == forkTip.String() })
@@ -259,6 +264,30 @@ func TestLive(t *testing.T) {
 	for i, home := range ln.homes[:n] {
 		ln.checkBodies(home, i, hostileBlocks)
 	}
+}
+
+// conflicts counts the inputs of b that spend an outpoint a spends in
+// another transaction.
+func conflicts(a, b []*wire.MsgBlock) int {
+	spent := map[wire.OutPoint]chainhash.Hash{}
+	for _, blk := range a {
+		for _, x := range blk.Transactions[1:] {
+			for _, in := range x.TxIn {
+				spent[in.PreviousOutPoint] = x.TxHash()
+			}
+		}
+	}
+	n := 0
+	for _, blk := range b {
+		for _, x := range blk.Transactions[1:] {
+			for _, in := range x.TxIn {
+				if h, ok := spent[in.PreviousOutPoint]; ok && h != x.TxHash() {
+					n++
+				}
+			}
+		}
+	}
+	return n
 }
 
 func percentile(d []time.Duration, p int) time.Duration {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -263,7 +262,7 @@ func newChainGen(t *testing.T) *chaingen.Generator {
 func joinHome(t *testing.T, ref string, peers []string) string {
 	t.Helper()
 	home := filepath.Join(t.TempDir(), "late")
-	ports, err := freePorts(3)
+	ports, err := node.FreePorts("127.0.0.1", 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,23 +311,4 @@ func loadNodeID(cfg *cmtcfg.Config) (string, error) {
 		return "", err
 	}
 	return string(nk.ID()), nil
-}
-
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -156,4 +157,31 @@ func (s *sender) send(ctx context.Context, msg tx.Msg) error {
 	s.next++
 	s.sentAt = time.Now()
 	return nil
+}
+
+// run calls step at once, then at every tick and every commit signal,
+// until ctx ends. A step's error is logged once, not at every tick, until
+// a step succeeds again; errBusy is no error (a block will come).
+func run(ctx context.Context, log *slog.Logger, role string, poll time.Duration, commits <-chan int64, step func(context.Context) error) error {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	var lastErr string
+	for {
+		err := step(ctx)
+		switch {
+		case err == nil || errors.Is(err, errBusy):
+			lastErr = ""
+		case ctx.Err() != nil:
+			return nil
+		case err.Error() != lastErr:
+			log.Warn(role+" step failed", "err", err)
+			lastErr = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-commits:
+		}
+	}
 }

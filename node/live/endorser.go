@@ -83,27 +83,10 @@ func (e *Endorser) Address() tx.Address { return e.send.addr }
 // be nil). A step's errors are logged once and the step tried again.
 func (e *Endorser) Run(ctx context.Context, commits <-chan int64) error {
 	e.log.Info("endorser started", "address", e.Address())
-	t := time.NewTicker(e.cfg.Poll)
-	defer t.Stop()
-	var lastErr string
-	for {
+	return run(ctx, e.log, "endorser", e.cfg.Poll, commits, func(ctx context.Context) error {
 		_, err := e.Step(ctx)
-		switch {
-		case err == nil || errors.Is(err, errBusy):
-			lastErr = ""
-		case ctx.Err() != nil:
-			return nil
-		case err.Error() != lastErr:
-			e.log.Warn("endorser step failed", "err", err)
-			lastErr = err.Error()
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		case <-commits:
-		}
-	}
+		return err
+	})
 }
 
 // ErrNotValidator: the endorser key belongs to no validator.

@@ -92,27 +92,7 @@ func (s *Synchronizer) Address() tx.Address { return s.send.addr }
 // that halts for a while are normal.
 func (s *Synchronizer) Run(ctx context.Context, commits <-chan int64) error {
 	s.log.Info("synchronizer started", "address", s.Address(), "poll", s.cfg.Poll)
-	t := time.NewTicker(s.cfg.Poll)
-	defer t.Stop()
-	var lastErr string
-	for {
-		err := s.Step(ctx)
-		switch {
-		case err == nil || errors.Is(err, errBusy):
-			lastErr = ""
-		case ctx.Err() != nil:
-			return nil
-		case err.Error() != lastErr: // say it once, not every tick
-			s.log.Warn("synchronizer step failed", "err", err)
-			lastErr = err.Error()
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		case <-commits:
-		}
-	}
+	return run(ctx, s.log, "synchronizer", s.cfg.Poll, commits, s.Step)
 }
 
 // Step compares the Bitcoin node's best chain with the sidechain's header
