@@ -9,7 +9,7 @@ PKGS      := ./...
 BENCH_DIR ?= .bench
 FUZZTIME  ?= 15s
 
-.PHONY: all build test test-long bench fuzz lint demo demo-localnet clean
+.PHONY: all build test test-long bench bench-live fuzz lint demo demo-localnet clean
 
 all: build
 
@@ -31,6 +31,14 @@ test-long:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./utxo/muhash/
 	SATNODE_BENCH_DIR=$(abspath $(BENCH_DIR)) $(GO) test -run '^$$' -bench 'BenchmarkImport' -benchtime 1x -timeout 120m -v ./node/importer/
+
+# The live path's numbers: latency from btcd accepting a block to all 4
+# validators having committed it (p50/p95 over 53 blocks), and a late
+# joiner's sync speed, from TestLive's run with real processes. Each run
+# appends its numbers to .bench/live.jsonl.
+bench-live:
+	@mkdir -p $(BENCH_DIR)
+	SATNODE_MEASURE_OUT=$(abspath $(BENCH_DIR))/live.jsonl $(GO) test -count=1 -run '^TestLive$$' -v -timeout 20m ./cmd/satnode/ | grep -E 'LATENCY|LATE JOINER|^(--- |ok|FAIL)'
 
 # Short runs of every fuzz target.
 fuzz:

@@ -1,11 +1,16 @@
 package app
 
 import (
+	"context"
+	"encoding/json"
 	"testing"
 
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/satnode/satnode/consensus/tx"
 	"github.com/satnode/satnode/utxo"
 	"github.com/satnode/satnode/utxo/memstore"
+	"github.com/satnode/satnode/utxo/muhash"
 	"github.com/satnode/satnode/utxo/utxotest"
 )
 
@@ -140,5 +145,72 @@ func TestByteBudget(t *testing.T) {
 	}
 	if v, _ := h.app.stake.Validator(h.vals[0].op.addr); v.Commission == 0 {
 		t.Fatal("the endorsing validator earned no commission")
+	}
+}
+
+// TestQueries: /btc-header tells a synchronizer which headers the chain
+// has and where they stand (pending, canonical, final), and /utxo-info
+// answers from the committed set, at the tip and at a past height.
+func TestQueries(t *testing.T) {
+	raws := mainnetRaws(t)[:300]
+	h := newHarness(t, harnessOpts{stakes: []uint64{10e6, 10e6, 10e6, 10e6}})
+	h.mustOK(h.submit(raws[1:])...)
+	var txs [][]byte
+	for i := range 3 {
+		txs = append(txs, h.endorse(i, 1, raws[1:250])...)
+	}
+	h.mustOK(txs...)
+	query := func(path string, v any) uint32 {
+		t.Helper()
+		res, err := h.app.Query(context.Background(), &abci.RequestQuery{Path: path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Code == 0 {
+			if err := json.Unmarshal(res.Value, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return res.Code
+	}
+	hashAt := func(i int) string { return chainhash.Hash(blockHash(raws[i])).String() }
+	for _, c := range []struct {
+		height           int
+		canonical, final bool
+	}{{100, true, true}, {249, true, false}, {250, false, false}, {299, false, false}} {
+		var got headerJSON
+		if code := query("/btc-header/"+hashAt(c.height), &got); code != 0 {
+			t.Fatalf("header %d: code %d", c.height, code)
+		}
+		if got.Height != int32(c.height) || got.Canonical != c.canonical || got.Final != c.final {
+			t.Fatalf("header %d: %+v, want canonical %v final %v", c.height, got, c.canonical, c.final)
+		}
+	}
+	var none headerJSON
+	if code := query("/btc-header/"+chainhash.Hash{1}.String(), &none); code != uint32(tx.CodeUnknownBlock) {
+		t.Fatalf("unknown header: code %d", code)
+	}
+	if code := query("/btc-header/xyz", &none); code != uint32(tx.CodeMalformed) {
+		t.Fatalf("bad hash: code %d", code)
+	}
+	var info struct {
+		Height int32  `json:"height"`
+		MuHash string `json:"muhash"`
+		TxOuts uint64 `json:"txouts"`
+	}
+	if code := query("/utxo-info", &info); code != 0 || info.Height != 249 {
+		t.Fatalf("/utxo-info: code %d, %+v", code, info)
+	}
+	d, _ := h.app.engine.Digest()
+	if info.MuHash != muhash.Digest(d).String() {
+		t.Fatalf("/utxo-info muhash %s, engine %x", info.MuHash, d)
+	}
+	if code := query("/utxo-info/100", &info); code != 0 || info.Height != 100 || info.TxOuts != 100 {
+		t.Fatalf("/utxo-info/100: code %d, %+v", code, info)
+	}
+	for _, bad := range []string{"/utxo-info/-1", "/utxo-info/x", "/utxo-info/999"} {
+		if code := query(bad, &info); code == 0 {
+			t.Fatalf("%s: no error", bad)
+		}
 	}
 }

@@ -1,0 +1,96 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+
+	"github.com/satnode/satnode/consensus/app"
+	"github.com/satnode/satnode/p2p"
+	"github.com/satnode/satnode/utxo"
+	"github.com/satnode/satnode/utxo/utxotest"
+)
+
+// fakeBTC serves blocks by hash; wrong maps a hash to the bytes it serves
+// instead of the block.
+type fakeBTC struct {
+	blocks map[chainhash.Hash][]byte
+	calls  int
+}
+
+func (f *fakeBTC) Block(_ context.Context, h chainhash.Hash) ([]byte, error) {
+	f.calls++
+	raw, ok := f.blocks[h]
+	if !ok {
+		return nil, errors.New("block not found")
+	}
+	return raw, nil
+}
+
+// TestLiveBodies: the body chain keeps only bodies that match their
+// header, serves the store first, says what it tried when no source has a
+// body, and its libp2p verifier takes only bodies the node asked for.
+func TestLiveBodies(t *testing.T) {
+	data, err := utxotest.ReadFile("mainnet-0-14131.blk.bz2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks [][]byte
+	for off := 0; len(blocks) < 200; {
+		n := int(uint32(data[off+4]) | uint32(data[off+5])<<8 | uint32(data[off+6])<<16 | uint32(data[off+7])<<24)
+		blocks = append(blocks, data[off+8:off+8+n])
+		off += 8 + n
+	}
+	hash := func(i int) chainhash.Hash { return chainhash.DoubleHashH(blocks[i][:80]) }
+	store, err := p2p.OpenBodyStore(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	params, _ := utxo.ParamsFor("mainnet")
+	lb := &liveBodies{params: params, log: slog.New(slog.DiscardHandler), store: store, files: &FileBodies{}}
+	ctx := context.Background()
+
+	if _, err := lb.Body(ctx, hash(5), 5); !errors.Is(err, app.ErrNoBody) || !strings.Contains(err.Error(), "no other source") {
+		t.Fatalf("no sources: %v", err)
+	}
+	// Block 170's coinbase paying one satoshi less: its merkle root breaks.
+	wrong := bytes.Clone(blocks[170])
+	wrong[len(wrong)-80]++
+	btc := &fakeBTC{blocks: map[chainhash.Hash][]byte{hash(5): blocks[5], hash(170): wrong, hash(9): blocks[10]}}
+	lb.btc = btc
+	for _, i := range []int{170, 9} {
+		_, err := lb.Body(ctx, hash(i), int32(i))
+		if !errors.Is(err, app.ErrNoBody) || !errors.Is(err, app.ErrWrongBody) || !strings.Contains(err.Error(), "bitcoin node") {
+			t.Fatalf("block %d, wrong body from the bitcoin node: %v", i, err)
+		}
+		if store.Has(hash(i)) {
+			t.Fatalf("block %d: a wrong body was kept", i)
+		}
+	}
+	raw, err := lb.Body(ctx, hash(5), 5)
+	if err != nil || !bytes.Equal(raw, blocks[5]) || !store.Has(hash(5)) {
+		t.Fatalf("block 5 from the bitcoin node: %v", err)
+	}
+	calls := btc.calls
+	if raw, err := lb.Body(ctx, hash(5), 5); err != nil || !bytes.Equal(raw, blocks[5]) || btc.calls != calls {
+		t.Fatalf("block 5 again: %v, %d calls to the bitcoin node (want it from the store)", err, btc.calls-calls)
+	}
+
+	// The libp2p verifier.
+	if _, err := lb.verify(hash(7), blocks[7]); err == nil {
+		t.Fatal("the verifier took a body nobody asked for")
+	}
+	lb.want.Store(hash(7), int32(7))
+	if h, err := lb.verify(hash(7), blocks[7]); err != nil || h != 7 {
+		t.Fatalf("asked-for body: %d, %v", h, err)
+	}
+	if _, err := lb.verify(hash(7), blocks[8]); !errors.Is(err, app.ErrWrongBody) {
+		t.Fatalf("another block's body: %v", err)
+	}
+}
