@@ -128,7 +128,13 @@ func (e *Endorser) Step(ctx context.Context) (int, error) {
 		if _, ok := e.sent[*hash]; ok {
 			continue
 		}
-		ok, why := e.endorsable(ctx, r.Height, *hash)
+		ok, why, nodeErr := e.endorsable(ctx, r.Height, *hash)
+		if nodeErr {
+			// The Bitcoin node is down or has no block at this height:
+			// the records above (in height order) would fail the same way.
+			e.log.Debug("not endorsing from here on", "height", r.Height, "why", why)
+			break
+		}
 		if !ok {
 			skipped++
 			e.log.Debug("not endorsing", "height", r.Height, "hash", hash, "why", why)
@@ -152,21 +158,22 @@ func (e *Endorser) Step(ctx context.Context) (int, error) {
 }
 
 // endorsable: the Bitcoin node has hash at height in its best chain, and
-// the body is here, checked.
-func (e *Endorser) endorsable(ctx context.Context, height int32, hash chainhash.Hash) (bool, string) {
+// the body is here, checked. nodeErr: getblockhash failed (the node is
+// down, or its chain is shorter).
+func (e *Endorser) endorsable(ctx context.Context, height int32, hash chainhash.Hash) (ok bool, why string, nodeErr bool) {
 	have, err := e.cfg.Bitcoin.BlockHash(ctx, height)
 	if err != nil {
-		return false, fmt.Sprintf("bitcoin node: getblockhash %d: %v", height, err)
+		return false, fmt.Sprintf("bitcoin node: getblockhash %d: %v", height, err), true
 	}
 	if have != hash {
-		return false, fmt.Sprintf("the bitcoin node has %s at %d", have, height)
+		return false, fmt.Sprintf("the bitcoin node has %s at %d", have, height), false
 	}
 	bctx, cancel := context.WithTimeout(ctx, e.cfg.BodyWait)
 	defer cancel()
 	if _, err := e.cfg.Bodies.Body(bctx, hash, height); err != nil {
-		return false, fmt.Sprintf("no checked body: %v", err)
+		return false, fmt.Sprintf("no checked body: %v", err), false
 	}
-	return true, ""
+	return true, "", false
 }
 
 func (e *Endorser) findOperator(ctx context.Context) error {
