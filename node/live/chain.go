@@ -91,15 +91,19 @@ type sender struct {
 	priv    *btcec.PrivateKey
 	addr    tx.Address
 
-	mu     sync.Mutex
-	next   uint64 // nonce of the next transaction; 0: not read yet
-	sentAt time.Time
+	mu   sync.Mutex
+	next uint64 // nonce of the next transaction; 0: not read yet
+	// committed is the last committed nonce seen, and progressAt when it
+	// last moved or when a transaction went out with none in flight.
+	committed  uint64
+	progressAt time.Time
 }
 
 const (
 	maxInFlight = 4
 	// stuckAfter: how long transactions may stay out with the committed
-	// nonce not moving before they are taken as lost.
+	// nonce not moving before they are taken as lost, and sent again
+	// from the committed nonce on.
 	stuckAfter = 20 * time.Second
 )
 
@@ -125,14 +129,16 @@ func (s *sender) advance(ctx context.Context) error {
 		return fmt.Errorf("live: reading account %s: %w", s.addr, err)
 	}
 	committed := acct.Nonce
+	if committed != s.committed {
+		s.committed, s.progressAt = committed, time.Now()
+	}
 	switch {
 	case s.next <= committed:
 		s.next = committed + 1
+	case time.Since(s.progressAt) >= stuckAfter:
+		s.next = committed + 1 // lost (dropped from a mempool, say)
 	case s.next-committed-1 >= maxInFlight:
-		if time.Since(s.sentAt) < stuckAfter {
-			return errBusy
-		}
-		s.next = committed + 1
+		return errBusy
 	}
 	return nil
 }
@@ -154,8 +160,10 @@ func (s *sender) send(ctx context.Context, msg tx.Msg) error {
 	if err != nil {
 		return err
 	}
+	if s.next == s.committed+1 { // the first in flight
+		s.progressAt = time.Now()
+	}
 	s.next++
-	s.sentAt = time.Now()
 	return nil
 }
 

@@ -87,7 +87,7 @@ type fakeChain struct {
 	best     chainhash.Hash
 	bestH    int32
 	nonces   map[tx.Address]uint64
-	mempool  []tx.Msg
+	mempool  []pendingTx
 	sent     []tx.Msg // everything broadcast
 	recs     []record
 	operator string
@@ -137,16 +137,27 @@ func (c *fakeChain) Broadcast(_ context.Context, _ string, priv *btcec.PrivateKe
 	if nonce <= c.nonces[a] {
 		return "", &client.TxError{Stage: "CheckTx", Code: tx.CodeBadNonce}
 	}
-	c.mempool = append(c.mempool, msg)
+	c.mempool = append(c.mempool, pendingTx{msg, nonce, a})
 	c.sent = append(c.sent, msg)
 	return "HASH", nil
 }
 
-// commit applies the mempool: headers whose parent is known join the set.
-func (c *fakeChain) commit(signer tx.Address) {
-	for _, m := range c.mempool {
-		c.nonces[signer]++
-		sh, ok := m.(tx.SubmitHeaders)
+type pendingTx struct {
+	msg    tx.Msg
+	nonce  uint64
+	signer tx.Address
+}
+
+// commit applies the mempool like FinalizeBlock: a transaction whose
+// nonce is not the next one is refused without using it; headers whose
+// parent is known join the set.
+func (c *fakeChain) commit() {
+	for _, p := range c.mempool {
+		if p.nonce != c.nonces[p.signer]+1 {
+			continue
+		}
+		c.nonces[p.signer]++
+		sh, ok := p.msg.(tx.SubmitHeaders)
 		if !ok {
 			continue
 		}
@@ -242,7 +253,6 @@ func TestSynchronizer(t *testing.T) {
 	btc.setChain(mainChain)
 	chain := newFakeChain(mainChain[0].BlockHash())
 	key, _ := btcec.NewPrivateKey()
-	addr := tx.AddressOf(key.PubKey())
 	s := &sink{}
 	sy := newSync(t, btc, chain, key, s)
 
@@ -259,11 +269,11 @@ func TestSynchronizer(t *testing.T) {
 	if len(chain.sent) != maxInFlight {
 		t.Fatalf("%d transactions before any commit", len(chain.sent))
 	}
-	chain.commit(addr)
+	chain.commit()
 	if err := sy.Step(ctx); err != nil {
 		t.Fatal(err)
 	}
-	chain.commit(addr)
+	chain.commit()
 	if chain.bestH != 55 || chain.best != mainChain[55].BlockHash() {
 		t.Fatalf("chain at %d after catch-up", chain.bestH)
 	}
@@ -294,7 +304,7 @@ func TestSynchronizer(t *testing.T) {
 	if first.BlockHash() != fork[50].BlockHash() || first.PrevBlock != mainChain[49].BlockHash() {
 		t.Fatal("the competing branch does not start at the fork point")
 	}
-	chain.commit(addr)
+	chain.commit()
 	if chain.best != fork[len(fork)-1].BlockHash() {
 		t.Fatal("the chain did not get the competing branch")
 	}
@@ -377,5 +387,39 @@ func TestEndorser(t *testing.T) {
 	e2, _ := NewEndorser(EndorserConfig{Bitcoin: btc, Chain: chain, ChainID: "t", Key: other, Bodies: have})
 	if _, err := e2.Step(ctx); !errors.Is(err, ErrNotValidator) {
 		t.Fatalf("unknown endorser key: %v", err)
+	}
+}
+
+// TestSynchronizerLostTransaction: a batch that never reaches a block
+// (dropped from the mempool) is submitted again once it is taken as lost,
+// even though the Bitcoin node's tip has not moved.
+func TestSynchronizerLostTransaction(t *testing.T) {
+	ctx := context.Background()
+	mainChain, _ := testChain(t, 5, 5, 0)
+	btc := &fakeBitcoin{}
+	btc.setChain(mainChain)
+	chain := newFakeChain(mainChain[0].BlockHash())
+	key, _ := btcec.NewPrivateKey()
+	sy := newSync(t, btc, chain, key, &sink{})
+	if err := sy.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	chain.mempool = nil // lost
+	for range 3 {
+		if err := sy.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(chain.sent) != 1 {
+		t.Fatalf("%d submissions while the first may still land", len(chain.sent))
+	}
+	sy.sentAt = sy.sentAt.Add(-stuckAfter) // time passes
+	sy.send.progressAt = sy.send.progressAt.Add(-stuckAfter)
+	if err := sy.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	chain.commit()
+	if len(chain.sent) != 2 || chain.bestH != 5 {
+		t.Fatalf("after the loss: %d submissions, chain at %d", len(chain.sent), chain.bestH)
 	}
 }

@@ -105,11 +105,16 @@ func (s *Synchronizer) Step(ctx context.Context) error {
 	if best == s.lastBest {
 		return nil
 	}
-	fork, target, err := s.forkPoint(ctx, best)
+	fork, target, pending, err := s.forkPoint(ctx, best)
 	if err != nil {
 		return err
 	}
 	if fork.height >= target {
+		if pending {
+			// Submitted but not on chain yet: look again at the next
+			// tick, in case the transaction is lost.
+			return nil
+		}
 		s.lastBest = best
 		if s.catchingUp {
 			s.log.Info("synchronizer caught up", "height", target, "hash", best)
@@ -126,16 +131,16 @@ func (s *Synchronizer) Step(ctx context.Context) error {
 }
 
 // forkPoint finds the highest block of the Bitcoin node's best chain that
-// the sidechain knows (or that this synchronizer submitted moments ago),
-// and the height of the Bitcoin node's tip.
-func (s *Synchronizer) forkPoint(ctx context.Context, best chainhash.Hash) (point, int32, error) {
+// the sidechain knows, or that this synchronizer submitted moments ago
+// (pending), and the height of the Bitcoin node's tip.
+func (s *Synchronizer) forkPoint(ctx context.Context, best chainhash.Hash) (point, int32, bool, error) {
 	tip, err := queryJSON[btcTip](ctx, s.cfg.Chain, "/btc-tip")
 	if err != nil {
-		return point{}, 0, err
+		return point{}, 0, false, err
 	}
 	target, best, err := s.tipHeight(ctx, best, tip.BestHeaderHeight)
 	if err != nil {
-		return point{}, 0, err
+		return point{}, 0, false, err
 	}
 	start := min(target, tip.BestHeaderHeight)
 	if s.sent.height > 0 && time.Since(s.sentAt) < stuckAfter && s.sent.height <= target {
@@ -144,28 +149,32 @@ func (s *Synchronizer) forkPoint(ctx context.Context, best chainhash.Hash) (poin
 	for h := start; h >= tip.BaseHeight; h-- {
 		hash, err := s.cfg.Bitcoin.BlockHash(ctx, h)
 		if err != nil {
-			return point{}, 0, fmt.Errorf("bitcoin node: getblockhash %d: %w", h, err)
+			return point{}, 0, false, fmt.Errorf("bitcoin node: getblockhash %d: %w", h, err)
 		}
 		if h == s.sent.height && hash == s.sent.hash && time.Since(s.sentAt) < stuckAfter {
-			return point{h, hash}, target, nil
+			ok, err := known(ctx, s.cfg.Chain, hash)
+			if err != nil {
+				return point{}, 0, false, err
+			}
+			return point{h, hash}, target, !ok, nil
 		}
 		if h == tip.BaseHeight {
 			if hash.String() != tip.BaseHash {
-				return point{}, 0, fmt.Errorf("the bitcoin node's block %d is %s, but the sidechain finalized %s there: "+
+				return point{}, 0, false, fmt.Errorf("the bitcoin node's block %d is %s, but the sidechain finalized %s there: "+
 					"the bitcoin node is on another chain", h, hash, tip.BaseHash)
 			}
-			return point{h, hash}, target, nil
+			return point{h, hash}, target, false, nil
 		}
 		ok, err := known(ctx, s.cfg.Chain, hash)
 		if err != nil {
-			return point{}, 0, err
+			return point{}, 0, false, err
 		}
 		if ok {
-			return point{h, hash}, target, nil
+			return point{h, hash}, target, false, nil
 		}
 	}
 	// The Bitcoin node is below the finalized base: nothing to submit.
-	return point{target, best}, target, nil
+	return point{target, best}, target, false, nil
 }
 
 // tipHeight finds the height of the Bitcoin node's tip, best, by
