@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -92,6 +93,7 @@ type fakeChain struct {
 	recs     []record
 	operator string
 	endorser string
+	syncs    []string
 }
 
 func newFakeChain(genesis chainhash.Hash) *fakeChain {
@@ -113,6 +115,12 @@ func (c *fakeChain) Query(_ context.Context, path string) (json.RawMessage, erro
 		v = c.recs
 	case path == "/validators":
 		v = []validator{{Operator: c.operator, Endorser: c.endorser}}
+	case path == "/synchronizers":
+		var out []map[string]string
+		for _, a := range c.syncs {
+			out = append(out, map[string]string{"address": a})
+		}
+		v = out
 	default:
 		return nil, fmt.Errorf("unknown path %s", path)
 	}
@@ -229,8 +237,11 @@ func batches(msgs []tx.Msg) []int {
 	return out
 }
 
-func newSync(t *testing.T, btc Bitcoin, c Chain, key *btcec.PrivateKey, s *sink) *Synchronizer {
+func newSync(t *testing.T, btc Bitcoin, c *fakeChain, key *btcec.PrivateKey, s *sink) *Synchronizer {
 	t.Helper()
+	if a := tx.AddressOf(key.PubKey()).String(); !slices.Contains(c.syncs, a) {
+		c.syncs = append(c.syncs, a)
+	}
 	p, err := utxo.ParamsFor("regtest")
 	if err != nil {
 		t.Fatal(err)
@@ -307,6 +318,15 @@ func TestSynchronizer(t *testing.T) {
 	chain.commit()
 	if chain.best != fork[len(fork)-1].BlockHash() {
 		t.Fatal("the chain did not get the competing branch")
+	}
+
+	// A key that is not registered: a clear error, nothing sent.
+	stranger, _ := btcec.NewPrivateKey()
+	p, _ := utxo.ParamsFor("regtest")
+	sy2, _ := NewSynchronizer(SyncConfig{Bitcoin: btc, Chain: chain, ChainID: "t", Key: stranger, Params: p, Bodies: s})
+	sent = len(chain.sent)
+	if err := sy2.Step(ctx); !errors.Is(err, ErrNotRegistered) || len(chain.sent) != sent {
+		t.Fatalf("unregistered key: %v, %d sent", err, len(chain.sent)-sent)
 	}
 
 	// A Bitcoin node that is down: an error, nothing sent.

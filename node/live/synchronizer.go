@@ -59,6 +59,7 @@ type Synchronizer struct {
 	sent       point
 	sentAt     time.Time
 	catchingUp bool
+	registered bool
 }
 
 type point struct {
@@ -98,6 +99,9 @@ func (s *Synchronizer) Run(ctx context.Context, commits <-chan int64) error {
 // Step compares the Bitcoin node's best chain with the sidechain's header
 // tree once and submits what is missing, up to maxInFlight batches.
 func (s *Synchronizer) Step(ctx context.Context) error {
+	if err := s.checkRegistered(ctx); err != nil {
+		return err
+	}
 	best, err := s.cfg.Bitcoin.BestBlockHash(ctx)
 	if err != nil {
 		return fmt.Errorf("bitcoin node: %w", err)
@@ -128,6 +132,30 @@ func (s *Synchronizer) Step(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// ErrNotRegistered: the synchronizer's key is no registered synchronizer;
+// the chain would refuse its headers.
+var ErrNotRegistered = errors.New("live: the synchronizer key is not registered (satnode tx register-synchronizer)")
+
+// checkRegistered looks the key up in /synchronizers until it is there.
+func (s *Synchronizer) checkRegistered(ctx context.Context) error {
+	if s.registered {
+		return nil
+	}
+	syncs, err := queryJSON[[]struct {
+		Address string `json:"address"`
+	}](ctx, s.cfg.Chain, "/synchronizers")
+	if err != nil {
+		return err
+	}
+	for _, r := range syncs {
+		if r.Address == s.Address().String() {
+			s.registered = true
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s", ErrNotRegistered, s.Address())
 }
 
 // forkPoint finds the highest block of the Bitcoin node's best chain that
