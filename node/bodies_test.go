@@ -25,18 +25,13 @@ func TestFileBodies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := utxotest.ReadFile("mainnet-0-14131.blk.bz2")
+	// The first blocks of the fixture, written with an obfuscation key
+	// like Bitcoin Core 28+.
+	chain, err := utxotest.MainnetChain()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The first blocks, split from the decompressed fixture and written
-	// with an obfuscation key like Bitcoin Core 28+.
-	var blocks [][]byte
-	for off := 0; len(blocks) < 300; {
-		n := int(uint32(data[off+4]) | uint32(data[off+5])<<8 | uint32(data[off+6])<<16 | uint32(data[off+7])<<24)
-		blocks = append(blocks, data[off+8:off+8+n])
-		off += 8 + n
-	}
+	blocks := chain[:300]
 	dir := filepath.Join(t.TempDir(), "blocks")
 	w, err := blkfile.NewWriter(dir, wire.MainNet, &blkfile.WriterOptions{MaxFileSize: 20 << 10, XORKey: [8]byte{9, 8, 7, 6, 5, 4, 3, 2}})
 	if err != nil {

@@ -36,15 +36,9 @@ func (f *fakeBTC) Block(_ context.Context, h chainhash.Hash) ([]byte, error) {
 // header, serves the store first, says what it tried when no source has a
 // body, and its libp2p verifier takes only bodies the node asked for.
 func TestLiveBodies(t *testing.T) {
-	data, err := utxotest.ReadFile("mainnet-0-14131.blk.bz2")
+	blocks, err := utxotest.MainnetChain() // shared: never modified here
 	if err != nil {
 		t.Fatal(err)
-	}
-	var blocks [][]byte
-	for off := 0; len(blocks) < 200; {
-		n := int(uint32(data[off+4]) | uint32(data[off+5])<<8 | uint32(data[off+6])<<16 | uint32(data[off+7])<<24)
-		blocks = append(blocks, data[off+8:off+8+n])
-		off += 8 + n
 	}
 	hash := func(i int) chainhash.Hash { return chainhash.DoubleHashH(blocks[i][:80]) }
 	store, err := p2p.OpenBodyStore(t.TempDir(), 0)

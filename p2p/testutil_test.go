@@ -1,33 +1,27 @@
 package p2p
 
 import (
-	"bufio"
-	"bytes"
-	"compress/bzip2"
 	"context"
 	"crypto/rand"
-	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
-	"github.com/btcsuite/btcd/wire"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/satnode/satnode/consensus/app"
+	"github.com/satnode/satnode/utxo"
+	"github.com/satnode/satnode/utxo/utxotest"
 )
 
-// testBlocks are the first mainnet blocks, heights 0..len-1, read from the
-// repository's fixture (blk framing: f9beb4d9 ‖ u32le length ‖ block).
+// testBlocks are the first mainnet blocks, heights 0..len-1, from the
+// repository's fixture (utxotest.MainnetChain).
 type testBlocks struct {
 	raw    [][]byte
 	hashes []chainhash.Hash
@@ -52,29 +46,13 @@ func loadBlocks(t testing.TB) *testBlocks {
 }
 
 func readBlk(n int) (*testBlocks, error) {
-	f, err := os.Open(filepath.Join("..", "testdata", "mainnet", "mainnet-0-14131.blk.bz2"))
+	chain, err := utxotest.MainnetChain()
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	r := bufio.NewReader(bzip2.NewReader(f))
 	tb := &testBlocks{height: make(map[chainhash.Hash]int32)}
-	for i := range n {
-		var frame [8]byte
-		if _, err := io.ReadFull(r, frame[:]); err != nil {
-			return nil, fmt.Errorf("block %d frame: %w", i, err)
-		}
-		if binary.BigEndian.Uint32(frame[:4]) != 0xf9beb4d9 {
-			return nil, fmt.Errorf("block %d: bad magic %x", i, frame[:4])
-		}
-		raw := make([]byte, binary.LittleEndian.Uint32(frame[4:]))
-		if _, err := io.ReadFull(r, raw); err != nil {
-			return nil, fmt.Errorf("block %d: %w", i, err)
-		}
+	for i, raw := range chain[:n] {
 		hash := chainhash.DoubleHashH(raw[:80])
-		if i > 0 && !bytes.Equal(raw[4:36], tb.hashes[i-1][:]) {
-			return nil, fmt.Errorf("block %d does not follow block %d", i, i-1)
-		}
 		tb.raw = append(tb.raw, raw)
 		tb.hashes = append(tb.hashes, hash)
 		tb.height[hash] = int32(i)
@@ -89,11 +67,15 @@ func (tb *testBlocks) announcement(i int) Announcement {
 	return a
 }
 
-// verifier checks what the Verifier contract asks: the header hashes to
-// hash, the body decodes with nothing left over, and the merkle root of
-// its transactions is the header's. Heights come from the known blocks;
-// an unknown hash cannot be judged.
+// verifier is the node's own check (app.CheckBody: the header hashes to
+// hash, the body decodes, and its transactions match the header's merkle
+// root and witness commitment). Heights come from the known blocks; an
+// unknown hash cannot be judged.
 func (tb *testBlocks) verifier(extra map[chainhash.Hash]int32) Verifier {
+	params, err := utxo.ParamsFor("mainnet")
+	if err != nil {
+		panic(err) // a fixed name
+	}
 	return func(hash chainhash.Hash, raw []byte) (int32, error) {
 		height, ok := tb.height[hash]
 		if !ok {
@@ -101,50 +83,9 @@ func (tb *testBlocks) verifier(extra map[chainhash.Hash]int32) Verifier {
 				return 0, fmt.Errorf("%w: unknown header %s", ErrCannotVerify, hash)
 			}
 		}
-		return height, verifyBody(hash, raw)
+		_, err := app.CheckBody(params, hash, height, raw)
+		return height, err
 	}
-}
-
-func verifyBody(hash chainhash.Hash, raw []byte) error {
-	if len(raw) < 80 || chainhash.DoubleHashH(raw[:80]) != hash {
-		return errors.New("header does not hash to the block hash")
-	}
-	var blk wire.MsgBlock
-	r := bytes.NewReader(raw)
-	if err := blk.Deserialize(r); err != nil {
-		return fmt.Errorf("decoding block: %w", err)
-	}
-	if r.Len() != 0 {
-		return fmt.Errorf("%d bytes after the block", r.Len())
-	}
-	ids := make([]chainhash.Hash, len(blk.Transactions))
-	for i, tx := range blk.Transactions {
-		ids[i] = tx.TxHash()
-	}
-	if merkleRoot(ids) != blk.Header.MerkleRoot {
-		return errors.New("merkle root mismatch")
-	}
-	return nil
-}
-
-func merkleRoot(level []chainhash.Hash) chainhash.Hash {
-	if len(level) == 0 {
-		return chainhash.Hash{}
-	}
-	for len(level) > 1 {
-		if len(level)%2 == 1 {
-			level = append(level, level[len(level)-1])
-		}
-		next := make([]chainhash.Hash, len(level)/2)
-		var buf [64]byte
-		for i := range next {
-			copy(buf[:32], level[2*i][:])
-			copy(buf[32:], level[2*i+1][:])
-			next[i] = chainhash.DoubleHashH(buf[:])
-		}
-		level = next
-	}
-	return level[0]
 }
 
 // testNode is a Host with its own store.

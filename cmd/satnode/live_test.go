@@ -1,8 +1,8 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"math"
@@ -199,6 +199,8 @@ func TestLive(t *testing.T) {
 		return ok && slices.Contains(r.Endorsers, ln.operators[3])
 	})
 	t.Logf("%v: validator 3 stopped endorsing while its btcd was down, and resumed", time.Since(start).Round(time.Millisecond))
+	// Every node at that block before the hostile phase compares states.
+	ln.waitAll(all(n), time.Minute, "all nodes at the tip", func(tp tip) bool { return tp.Hash == b.BlockHash().String() })
 
 	// 6. A hostile synchronizer.
 	hostileBlocks := ln.hostile(ctx, g)
@@ -384,12 +386,11 @@ func (ln *liveNet) hostile(ctx context.Context, g *chaingen.Generator) []*wire.M
 		}
 		bad.Nonce++
 	}
-	var hb [tx.HeaderSize]byte
-	var w byteWriter
+	var w bytes.Buffer
 	if err := bad.Serialize(&w); err != nil {
 		t.Fatal(err)
 	}
-	copy(hb[:], w.b)
+	hb := [tx.HeaderSize]byte(w.Bytes())
 	_, err = ln.clients[2].Send(ctx, key.Private, tx.SubmitHeaders{Headers: [][tx.HeaderSize]byte{hb}}, 0)
 	var te *client.TxError
 	if !errors.As(err, &te) || te.Code != tx.CodeBadPoW {
@@ -463,10 +464,6 @@ func (ln *liveNet) hostile(ctx context.Context, g *chaingen.Generator) []*wire.M
 	t.Logf("hostile synchronizer: bad-PoW header refused (%v); banned for mismatching bodies", te.Code)
 	return blocks
 }
-
-type byteWriter struct{ b []byte }
-
-func (w *byteWriter) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
 
 // compareTxOuts checks 1,000+ outpoints on every node's store against
 // btcd's gettxout: all outputs of the last 20 blocks and of the orphaned
@@ -564,7 +561,7 @@ func (ln *liveNet) checkBodies(home string, i int, blocks []*wire.MsgBlock) {
 		if err != nil || !ok {
 			t.Fatalf("node%d: body %s: %v %v", i, b.BlockHash(), ok, err)
 		}
-		if want := serialize(t, b); hex.EncodeToString(raw) != hex.EncodeToString(want) {
+		if !bytes.Equal(raw, serialize(t, b)) {
 			t.Fatalf("node%d keeps a wrong body for %s", i, b.BlockHash())
 		}
 	}

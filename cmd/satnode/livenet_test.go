@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -199,11 +200,11 @@ func (ln *liveNet) submitTo(ctx context.Context, i int, raw []byte) {
 }
 
 func serialize(t *testing.T, b *wire.MsgBlock) []byte {
-	var sb strings.Builder
-	if err := b.Serialize(&sb); err != nil {
+	var buf bytes.Buffer
+	if err := b.Serialize(&buf); err != nil {
 		t.Fatal(err)
 	}
-	return []byte(sb.String())
+	return buf.Bytes()
 }
 
 // waitBtcds waits until every running btcd's tip is hash.
