@@ -204,6 +204,13 @@ func (e *Engine) connect(b *Block, height int32) (*BlockStats, error) {
 	e.state.HasTip, e.state.TipHeight, e.state.TipHash = true, height, b.Hash
 	e.times[height] = blockTime
 	e.sinceFlush++
+	if e.cfg.OnBlock != nil {
+		ch := &BlockChange{Connected: true, Height: height, Hash: b.Hash, Header: b.Header, Txs: uint32(len(b.Txs))}
+		if !genesis {
+			ch = e.connectChange(b, height, skipCoinbase)
+		}
+		e.cfg.OnBlock(ch)
+	}
 	out := stats
 	return &out, nil
 }

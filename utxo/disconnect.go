@@ -119,6 +119,12 @@ func (e *Engine) Disconnect() (*BlockStats, error) {
 		}
 		e.accts.countTx(cx.txAccts, -1)
 	}
+	var change *BlockChange
+	if e.cfg.OnBlock != nil {
+		if change, err = e.disconnectChange(height, rec, txs, created, createdSlots, spentSlots); err != nil {
+			return nil, err
+		}
+	}
 	e.hasher.submit(job)
 	if err := e.hasher.wait(); err != nil {
 		// The in-memory set no longer matches any consistent state.
@@ -143,6 +149,9 @@ func (e *Engine) Disconnect() (*BlockStats, error) {
 	}
 	e.sinceFlush++
 	stats := rec.Stats
+	if change != nil {
+		e.cfg.OnBlock(change)
+	}
 	if err := e.maybeFlush(); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
@@ -37,6 +38,11 @@ type Config struct {
 	// so that the set on disk is always the one of its last commit. The
 	// cache budget then only bounds what is kept after a flush.
 	ManualFlush bool
+	// OnBlock, if set, is called after each block is connected or
+	// disconnected, with what it did coin by coin. It runs under the
+	// engine's lock and must not call back into the engine; the change is
+	// the caller's to keep.
+	OnBlock func(*BlockChange)
 	// Workers bounds the goroutines used for MuHash and script checks.
 	// Default GOMAXPROCS.
 	Workers int
@@ -89,6 +95,16 @@ type Engine struct {
 	bip34Hash *chainhash.Hash  // hash at Params.BIP34Height, once known
 
 	cx connectScratch
+
+	// Coin lookups answered by the cache and by the store, for metrics;
+	// atomic so CacheStats needs no lock while a block connects.
+	cacheHits, cacheMisses atomic.Uint64
+}
+
+// CacheStats returns how many coin lookups the cache answered and how many
+// went to the store, since the engine was opened.
+func (e *Engine) CacheStats() (hits, misses uint64) {
+	return e.cacheHits.Load(), e.cacheMisses.Load()
 }
 
 type overlayVal struct {
@@ -292,11 +308,13 @@ func (e *Engine) blockTime(height int32) (uint32, bool) {
 // caching what it reads. The script aliases the cache arena.
 func (e *Engine) fetchCoin(op *Outpoint) (Coin, bool, error) {
 	if ent, ok := e.cache.get(op); ok {
+		e.cacheHits.Add(1)
 		if ent.flags&flagSpent != 0 {
 			return Coin{}, false, nil
 		}
 		return e.cache.coin(&ent), true, nil
 	}
+	e.cacheMisses.Add(1)
 	raw, err := e.db.Get(appendCoinKey(e.cx.keyBuf[:0], op))
 	if errors.Is(err, ErrNotFound) {
 		return Coin{}, false, nil

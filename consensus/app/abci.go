@@ -120,6 +120,7 @@ func (a *App) connectGenesis(p *chaincfg.Params) error {
 		return err
 	}
 	_, err = a.engine.Connect(blk)
+	a.elapsed = append(a.elapsed, 0) // beside its change, which OnBlock added
 	return err
 }
 
@@ -188,6 +189,7 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 		return nil, errors.New("app: FinalizeBlock before InitChain")
 	}
 	bc := &blockCtx{height: req.Height, time: req.Time}
+	a.blockTime = req.Time
 	res := &abci.ResponseFinalizeBlock{TxResults: make([]*abci.ExecTxResult, len(req.Txs))}
 	for i, raw := range req.Txs {
 		r := a.deliver(bc, raw)
@@ -252,6 +254,9 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 		return nil, fmt.Errorf("%w: commit: %v", ErrHalt, err)
 	}
 	a.height, a.appHash = a.pendingHeight, a.pendingAppHash
+	if err := a.publishView(a.blockTime); err != nil {
+		return nil, fmt.Errorf("%w: publish the committed state: %v", ErrHalt, err)
+	}
 	if a.cfg.OnCommit != nil {
 		a.cfg.OnCommit(a.height)
 	}

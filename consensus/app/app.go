@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/satnode/satnode/consensus/btcheaders"
@@ -69,6 +70,18 @@ type App struct {
 	// pendingGenesis is the genesis record InitChain made, written with the
 	// first commit.
 	pendingGenesis []byte
+
+	// views publishes each commit's state to readers outside consensus.
+	views Views
+	// changes are the blocks connected and disconnected since the last
+	// commit (the engine's OnBlock), elapsed how long each took; Commit
+	// hands them to the view subscribers.
+	changes []*utxo.BlockChange
+	elapsed []time.Duration
+	// engineRef is engine for readers outside the ABCI mutex (metrics).
+	engineRef atomic.Pointer[utxo.Engine]
+	// blockTime is the time of the CometBFT block being finalized.
+	blockTime time.Time
 }
 
 // meta is the record Commit writes last and Info reads: the last committed
@@ -149,6 +162,9 @@ func (a *App) load(genesisRaw []byte) error {
 	} else if _, ok := a.tree.Get(tip); !ok {
 		return fmt.Errorf("%w: the UTXO tip %s is not in the header tree", ErrCorrupt, tip)
 	}
+	if err := a.publishView(time.Time{}); err != nil {
+		return err
+	}
 	a.log.Info("loaded state", "height", a.height, "app_hash", fmt.Sprintf("%X", a.appHash))
 	return nil
 }
@@ -156,8 +172,12 @@ func (a *App) load(genesisRaw []byte) error {
 func (a *App) openEngine(up *utxo.Params, p Params) (*utxo.Engine, error) {
 	// Undo data deeper than the finality depth is never needed: a reorg
 	// cannot reach below the finalized base.
-	return utxo.Open(a.cfg.Store, utxo.Config{Params: up, CacheBytes: a.cfg.CacheBytes, ManualFlush: true,
-		UndoDepth: p.FinalityDepth + 1})
+	e, err := utxo.Open(a.cfg.Store, utxo.Config{Params: up, CacheBytes: a.cfg.CacheBytes, ManualFlush: true,
+		UndoDepth: p.FinalityDepth + 1, OnBlock: func(c *utxo.BlockChange) { a.changes = append(a.changes, c) }})
+	if err == nil {
+		a.engineRef.Store(e)
+	}
+	return e, err
 }
 
 // Close stops the engine without writing: what was not committed is

@@ -76,9 +76,11 @@ func (a *App) advance(ctx context.Context, now time.Time) error {
 		return fmt.Errorf("%w: a reorg to %s would go below the finalized base %d", ErrHalt, target.Hash(), a.tree.Base().Height())
 	}
 	for cur != fork {
+		t0 := time.Now()
 		if _, err := a.engine.Disconnect(); err != nil {
 			return fmt.Errorf("%w: disconnect %s at %d: %v", ErrHalt, cur.Hash(), cur.Height(), err)
 		}
+		a.elapsed = append(a.elapsed, time.Since(t0))
 		a.log.Info("reorg: disconnected", "height", cur.Height(), "hash", cur.Hash())
 		cur = cur.Parent()
 	}
@@ -96,10 +98,12 @@ func (a *App) advance(ctx context.Context, now time.Time) error {
 		if err != nil {
 			return err
 		}
+		t0 := time.Now()
 		st, err := a.engine.Connect(blk)
 		if err != nil {
 			return fmt.Errorf("%w: endorsed block %s at %d breaks Bitcoin's rules: %v", ErrHalt, n.Hash(), n.Height(), err)
 		}
+		a.elapsed = append(a.elapsed, time.Since(t0))
 		a.log.Info("bitcoin block applied", "height", n.Height(), "hash", n.Hash(), "txs", st.Txs,
 			"inputs", st.Inputs, "outputs", st.Outputs)
 		spent += int64(size)

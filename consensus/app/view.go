@@ -1,0 +1,289 @@
+package app
+
+import (
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+
+	"github.com/satnode/satnode/consensus/btcheaders"
+	"github.com/satnode/satnode/consensus/staking"
+	"github.com/satnode/satnode/consensus/tx"
+	"github.com/satnode/satnode/utxo"
+)
+
+// ErrNoView: nothing has been committed yet (a fresh chain before its first
+// block), so there is no state to read.
+var ErrNoView = errors.New("app: no committed state yet")
+
+// BlockRef names a Bitcoin block.
+type BlockRef struct {
+	Height int32
+	Hash   chainhash.Hash
+}
+
+// View is the state of one commit, for readers outside consensus (the RPC
+// server): a snapshot of the store taken right after the commit's atomic
+// write, so every key read through Reader belongs to that commit, and a
+// copy of the consensus summary at the same instant. Nothing in a View
+// changes. Hold it with Views.Acquire and give it back with Release: the
+// snapshot is freed when the last holder releases it.
+type View struct {
+	ChainID string
+	// Height, AppHash and Time are the CometBFT block's.
+	Height  int64
+	AppHash [32]byte
+	Time    time.Time
+	Params  *utxo.Params
+	// FinalityDepth is the chain parameter: how far below Tip the
+	// finalized base is kept.
+	FinalityDepth int32
+	// Tip is the UTXO set's tip: the last applied block of the canonical
+	// chain. TipWork is its cumulative work as the header tree counts it.
+	Tip     BlockRef
+	TipWork [32]byte
+	// Final is the finalized base: no reorg reaches it.
+	Final BlockRef
+	// BestHeader is the most-work header known, endorsed or not.
+	BestHeader BlockRef
+	// Endorsed is the tip of the most-work chain of endorsed headers: where
+	// the set is heading (equal to Tip once every endorsed body is applied).
+	Endorsed BlockRef
+	// Pending are the headers above the finalized base with their
+	// endorsement progress, by height then hash.
+	Pending       []PendingBlock
+	Validators    []staking.Validator
+	Powers        map[tx.Address]int64
+	Synchronizers []staking.Synchronizer
+	// TotalPower is the bonded voting power; NeededPower the least power
+	// whose endorsements make a block endorsed (two thirds, rounded up).
+	TotalPower, NeededPower int64
+	// Reader reads the committed store. Valid until Release.
+	Reader *utxo.Reader
+
+	snap utxo.Snapshot
+	refs atomic.Int64
+}
+
+// PendingBlock is a header above the finalized base and how far its
+// endorsement got.
+type PendingBlock struct {
+	BlockRef
+	Submitter     tx.Address
+	Endorsers     []tx.Address
+	EndorsedPower int64
+	Endorsed      bool
+	// Canonical: on the chain of Tip (its block is applied).
+	Canonical bool
+	Paid      bool
+}
+
+// Release gives the view back; the caller must not use it afterwards.
+func (v *View) Release() {
+	if v.refs.Add(-1) == 0 {
+		v.snap.Release()
+	}
+}
+
+// Event is what one commit did to the Bitcoin chain: the blocks it
+// disconnected and connected, in the order applied (on a reorg the
+// disconnects come first), with their coin changes and how long each took.
+type Event struct {
+	Height int64
+	Tip    BlockRef
+	Blocks []*utxo.BlockChange
+	// Elapsed[i] is how long connecting or disconnecting Blocks[i] took.
+	Elapsed []time.Duration
+}
+
+// Views hands out the latest View and fans commit events out to
+// subscribers. The application publishes to it from Commit.
+type Views struct {
+	mu     sync.Mutex
+	cur    *View
+	subs   map[*Subscription]struct{}
+	closed bool
+}
+
+// Close releases the latest view and ends every subscription; Acquire then
+// fails. The node calls it before closing the store, whose snapshots must
+// not outlive it. Views already acquired stay valid until released.
+func (h *Views) Close() {
+	h.mu.Lock()
+	old := h.cur
+	h.cur, h.closed = nil, true
+	for s := range h.subs {
+		delete(h.subs, s)
+		close(s.c)
+	}
+	h.mu.Unlock()
+	if old != nil {
+		old.Release()
+	}
+}
+
+// Acquire returns the latest view, which the caller must Release, or
+// ErrNoView before the first commit.
+func (h *Views) Acquire() (*View, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.cur == nil {
+		return nil, ErrNoView
+	}
+	h.cur.refs.Add(1)
+	return h.cur, nil
+}
+
+// Publish makes v, read through snap, the latest view and sends ev, if
+// any, to every subscriber. The Views owns snap from now on and releases it
+// when the view is replaced and its last holder is done. The application
+// publishes at each commit; tests and benchmarks publish views of stores
+// they built themselves.
+func (h *Views) Publish(v *View, snap utxo.Snapshot, ev *Event) {
+	v.snap = snap
+	if v.Reader == nil {
+		v.Reader = utxo.NewReader(snap)
+	}
+	h.publish(v, ev)
+}
+
+// publish makes v the latest view (the Views holds one reference to it
+// from now on) and sends ev, if any, to every subscriber.
+func (h *Views) publish(v *View, ev *Event) {
+	v.refs.Store(1)
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		v.Release()
+		return
+	}
+	old := h.cur
+	h.cur = v
+	if ev != nil {
+		for s := range h.subs {
+			select {
+			case s.c <- ev:
+			default:
+				// A subscriber that cannot keep up is cut off rather
+				// than allowed to hold back Commit or grow without
+				// bound; it sees Lagged and starts again from a view.
+				s.lagged.Store(true)
+				delete(h.subs, s)
+				close(s.c)
+			}
+		}
+	}
+	h.mu.Unlock()
+	if old != nil {
+		old.Release()
+	}
+}
+
+// Subscription receives the events of every commit after Subscribe, in
+// order, until it is closed or falls more than its buffer behind (then C
+// is closed and Lagged reports true).
+type Subscription struct {
+	h      *Views
+	c      chan *Event
+	C      <-chan *Event
+	lagged atomic.Bool
+}
+
+// Subscribe starts a subscription with room for buffer events.
+func (h *Views) Subscribe(buffer int) *Subscription {
+	s := &Subscription{h: h, c: make(chan *Event, max(buffer, 1))}
+	s.C = s.c
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.subs == nil {
+		h.subs = map[*Subscription]struct{}{}
+	}
+	h.subs[s] = struct{}{}
+	return s
+}
+
+// Lagged reports whether the subscription was cut off for falling behind.
+func (s *Subscription) Lagged() bool { return s.lagged.Load() }
+
+// Close ends the subscription; C is closed.
+func (s *Subscription) Close() {
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
+	if _, ok := s.h.subs[s]; ok {
+		delete(s.h.subs, s)
+		close(s.c)
+	}
+}
+
+// CacheStats returns the UTXO engine's coin cache hits and misses (zero
+// before InitChain). Safe to call from any goroutine.
+func (a *App) CacheStats() (hits, misses uint64) {
+	if e := a.engineRef.Load(); e != nil {
+		return e.CacheStats()
+	}
+	return 0, 0
+}
+
+// Views returns the application's view hub.
+func (a *App) Views() *Views { return &a.views }
+
+// neededPower is the least power p with staking.Endorsed(p, total).
+func neededPower(total int64) int64 {
+	if total <= 0 {
+		return 0
+	}
+	p := total / 3 * 2
+	for !staking.Endorsed(p, total) {
+		p++
+	}
+	return p
+}
+
+// publishView takes a snapshot of the store, which must hold exactly the
+// committed state, copies the consensus summary beside it and publishes
+// both with the commit's event. blockTime is the CometBFT block's time.
+func (a *App) publishView(blockTime time.Time) error {
+	tip, err := a.btcTip()
+	if err != nil {
+		return err
+	}
+	snap, err := a.cfg.Store.Snapshot()
+	if err != nil {
+		return err
+	}
+	total := a.stake.TotalPower()
+	best := a.tree.BestChain(func(*btcheaders.Node) bool { return true })
+	endorsed := a.tree.BestChain(a.isEndorsed)
+	v := &View{
+		ChainID: a.chainID, Height: a.height, AppHash: a.appHash, Time: blockTime,
+		Params: a.engine.Params(), FinalityDepth: a.params.FinalityDepth,
+		Tip: ref(tip), TipWork: tip.Work(), Final: ref(a.tree.Base()), BestHeader: ref(best), Endorsed: ref(endorsed),
+		Validators: a.stake.Validators(), Powers: map[tx.Address]int64{}, Synchronizers: a.stake.Synchronizers(),
+		TotalPower: total, NeededPower: neededPower(total),
+		Reader: utxo.NewReader(snap), snap: snap,
+	}
+	for _, val := range v.Validators {
+		v.Powers[val.Operator] = a.stake.Power(val.Operator)
+	}
+	for _, r := range a.recs.sorted() {
+		p := PendingBlock{BlockRef: BlockRef{r.height, r.hash}, Submitter: r.submitter,
+			Endorsers: slices.Clone(r.endorsers), Endorsed: r.endorsed, Paid: r.paid}
+		for _, op := range r.endorsers {
+			p.EndorsedPower += a.stake.Power(op)
+		}
+		p.Canonical = r.height <= tip.Height() && tip.Ancestor(r.height).Hash() == r.hash
+		v.Pending = append(v.Pending, p)
+	}
+	var ev *Event
+	if len(a.changes) > 0 {
+		ev = &Event{Height: a.height, Tip: v.Tip, Blocks: a.changes, Elapsed: a.elapsed}
+		a.changes, a.elapsed = nil, nil
+	}
+	a.views.publish(v, ev)
+	return nil
+}
+
+func ref(n *btcheaders.Node) BlockRef { return BlockRef{n.Height(), n.Hash()} }
