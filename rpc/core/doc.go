@@ -1,0 +1,56 @@
+// Package core serves Bitcoin Core's JSON-RPC dialect, read-only, over
+// satnode's committed UTXO state, so that clients written for Core (btcd's
+// rpcclient, btcctl, bitcoin-cli style scripts) work against satnode
+// unchanged.
+//
+// What it does:
+//
+//   - The protocol of Core ≥ 28 (httprpc.cpp, rpc/request.cpp): legacy
+//     JSON-RPC 1.0 replies with both "result" and "error" and HTTP errors
+//     (500; 400 for -32600, 404 for -32601); JSON-RPC 2.0 replies with
+//     one of them and HTTP 200 once the call is parsed, 204 and no body for
+//     notifications; batches answered with HTTP 200 and an array, all from
+//     one view so every answer in it reflects the same commit; positional
+//     and named parameters; Core's error codes and messages for bad input
+//     (argument count: the help text as -1; argument types: -3 "Wrong type
+//     passed"; bad hashes -8; unknown blocks -5; nothing committed yet
+//     -28). An oversized body (the server's http.MaxBytesReader) is 413
+//     with a -32600 body; anything but POST is 405 as in Core.
+//   - The methods getblockchaininfo, getblockcount, getbestblockhash,
+//     getblockhash, getblockheader, gettxout, gettxoutsetinfo and
+//     scantxoutset with Core's parameters and result fields, and a minimal
+//     getnetworkinfo: btcd's rpcclient calls it (after "getinfo" fails
+//     with -32601, telling it this is not btcd) to learn the Core version
+//     and so the shape in which it decodes getblockchaininfo; satnode
+//     answers version 280000, "/Satoshi:28.0.0(satnode)/", so rpcclient
+//     takes the modern shape this package speaks.
+//   - Every answer that read a view carries the stamp headers
+//     (rpc/internal/stamp) naming the commit it reflects.
+//
+// Where satnode differs from Core, on purpose:
+//
+//   - difficulty is btcd's exact ratio of the network's proof-of-work
+//     limit to the block's target: Core's value on mainnet, btcd's on
+//     regtest (1, where Core prints 4.656542373906925e-10).
+//   - getblockheader knows the blocks of the connected chain only (others
+//     are -5 "Block not found"); its chainwork is derived from the view's
+//     TipWork and left out for blocks more than 2016 below the tip.
+//   - gettxout ignores include_mempool (there is no mempool).
+//   - gettxoutsetinfo always answers in Core's coinstatsindex form, for the
+//     tip or any block of the connected chain, with satnode's block
+//     statistics under "satnode"; its default hash_type is muhash, and
+//     hash_serialized_3, which satnode does not keep, is a -8.
+//   - scantxoutset answers addr() and raw() descriptors (with or without
+//     their checksum) from the script-hash index, never scanning the set,
+//     so "start" returns at once and there is never a scan to report or
+//     abort ("status" is null, "abort" false); other descriptors, which
+//     derive keys, are a -8. An answer longer than Options.MaxUTXOs
+//     outputs is a -8 rather than an unbounded reply.
+//   - An empty batch is a -32600 error (JSON-RPC 2.0), where Core 28
+//     answers [].
+//
+// What it does not do: write anything (no sendrawtransaction, no wallet),
+// authenticate (the server in package rpc does, before this handler),
+// limit the body size (the server's MaxBytesReader), or know anything
+// beyond the committed state (no mempool, no peers, no side branches).
+package core

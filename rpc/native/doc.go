@@ -1,0 +1,78 @@
+// Package native serves satnode's own JSON API under /v1: the node's
+// status, single coins, block statistics, the consensus layer's
+// endorsements, validators and synchronizers, and a websocket stream of
+// blocks and script-hash changes.
+//
+// Every answer is computed from one committed state (an app.View, held for
+// the request and released after) and names it: the X-Satnode-* headers of
+// package stamp on every response, and an "at" object in every body. Before
+// the first commit every endpoint but the stream answers 503. Errors are
+// {"error": "...", "code": <status>} with 400 for bad input, 404 for what
+// does not exist (a spent coin, an unknown block or path), 405, 503; all
+// amounts are integer satoshis.
+//
+// Endpoints (GET):
+//
+//	/v1/status                       chain id, satnode height, tips, sync progress
+//	/v1/utxo/{txid}/{vout}           an unspent output (404 once spent)
+//	/v1/block/{height|hash}/stats    a canonical block's statistics and set totals
+//	/v1/endorsements                 headers above the finalized base and their endorsement
+//	/v1/validators                   validators with their power
+//	/v1/synchronizers                bonded synchronizers
+//	/v1/stream                       websocket, below
+//
+// # Stream
+//
+// The server first sends {"type":"hello","at":{...}|null,"max_subscriptions":n}:
+// everything after "at" (the state the connection starts from; null before
+// the first commit) is reported. A client sends
+//
+//	{"op":"subscribe","scripthashes":["<hex>",...],"addresses":["<addr>",...],"id":<any>}
+//	{"op":"unsubscribe", same fields}
+//
+// where a script hash is hex sha256(scriptPubKey), not reversed (Esplora's
+// form), and addresses are of the node's network. A request is applied
+// whole or not at all; the reply is {"type":"subscribed"|"unsubscribed",
+// "id", "scripthashes", "addresses":[{"address","scripthash"}],
+// "subscriptions": <count now>} and, for subscribe, "at": the state from
+// which the new script hashes are followed. Bad input (bad hex or address,
+// unknown op, more than max_subscriptions) gets {"type":"error","id","op",
+// "error"} and the connection stays open; it is closed only for a message
+// bigger than Options.ReadLimit (1009) or for five messages in a row that
+// are not JSON text (1007).
+//
+// For each commit, in the order the blocks were applied (a reorg's
+// disconnects first, from the old tip down, then the connects upwards),
+// every connection gets
+//
+//	{"type":"block_disconnected"|"block_connected","height","hash","prev_hash","time","txs","at"}
+//
+// with "at" the state after the whole commit, followed, for each followed
+// script hash the block touched, by
+//
+//	{"type":"scripthash","scripthash","address"?,"height","hash","connected":true,
+//	 "funded":[{txid,vout,value,height,coinbase}],"spent":[{txid,vout,value,height,coinbase,spent_by}]}
+//	{"type":"scripthash",...,"connected":false,"removed":[...],"restored":[...]}
+//
+// "address" is present when the script hash was subscribed to by address.
+// A connected block added "funded" to the script hash's unspent set and
+// took "spent" out of it; a disconnected block took "removed" (its own
+// outputs) out and put "restored" (the coins it had spent) back. Apply the
+// additions (funded, restored) before the removals (spent, removed): a
+// coin created and spent within one block is in both lists of a connect
+// (in neither of a disconnect, as utxo.BlockChange has it, but the rule
+// holds either way). Replaying the messages on the unspent set at a
+// subscription's "at" gives the set at every later state.
+//
+// A connection whose queue (Options.QueueLen messages) is full is closed
+// with 1008 (policy violation), so a slow client never holds back the
+// others or the node. If the stream itself falls behind the commits
+// (Options.EventBuffer), events are lost: every connection gets an error
+// message and 1013 (try again later) and should reconnect and resubscribe.
+// Handler.Close closes every connection with 1001.
+//
+// What the package does not do: it writes no state, serves neither the
+// Bitcoin Core nor the Esplora dialect (sibling packages do), listens on
+// no socket (the caller mounts the Handler), and keeps no history: a stream
+// client that reconnects gets no replay of what it missed.
+package native

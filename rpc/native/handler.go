@@ -1,0 +1,213 @@
+package native
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/satnode/satnode/consensus/app"
+	"github.com/satnode/satnode/rpc/internal/reqinfo"
+	"github.com/satnode/satnode/rpc/internal/stamp"
+)
+
+// Options configures a Handler. Zero fields take the defaults in brackets.
+type Options struct {
+	Logger *slog.Logger
+
+	// Stream limits.
+	//
+	// MaxSubscriptions is how many script hashes one connection may follow
+	// [1000].
+	MaxSubscriptions int
+	// QueueLen is how many messages may wait for one connection's writer
+	// [256]; a client further behind is closed as too slow.
+	QueueLen int
+	// WriteTimeout bounds each write to a connection [10s].
+	WriteTimeout time.Duration
+	// PingInterval is how often the server pings an idle connection [30s];
+	// a client that answers neither pings nor anything else for twice that
+	// (plus WriteTimeout) is dropped.
+	PingInterval time.Duration
+	// ReadLimit is the largest client message accepted [256 KiB]; a bigger
+	// one closes the connection (1009), since it cannot be skipped without
+	// reading it.
+	ReadLimit int64
+	// EventBuffer is how many commit events may wait between the views and
+	// the stream's dispatcher [64]. A dispatcher further behind has lost
+	// events: every stream client is told and closed.
+	EventBuffer int
+}
+
+func (o *Options) defaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxSubscriptions <= 0 {
+		o.MaxSubscriptions = 1000
+	}
+	if o.QueueLen <= 0 {
+		o.QueueLen = 256
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = 30 * time.Second
+	}
+	if o.ReadLimit <= 0 {
+		o.ReadLimit = 256 << 10
+	}
+	if o.EventBuffer <= 0 {
+		o.EventBuffer = 64
+	}
+}
+
+// Handler serves the native API under /v1/. It is safe for concurrent use.
+type Handler struct {
+	views *app.Views
+	opts  Options
+	log   *slog.Logger
+	hub   *hub
+}
+
+// New returns a handler reading from views. It starts the stream's
+// dispatcher at once (one subscription to views for all stream clients);
+// Close stops it.
+func New(views *app.Views, opts Options) *Handler {
+	opts.defaults()
+	h := &Handler{views: views, opts: opts, log: opts.Logger}
+	h.hub = newHub(h)
+	return h
+}
+
+// Close ends the stream: the dispatcher stops and every websocket
+// connection is closed with 1001 (going away). Plain requests in flight are
+// not affected; they hold their own views. Close returns once every stream
+// goroutine has ended, which a client that does not read can delay by at
+// most closeGrace.
+func (h *Handler) Close() { h.hub.close() }
+
+// route is one endpoint: the fixed path segments after /v1/, with "*"
+// standing for a parameter.
+type route struct {
+	// name is the route template the server's metrics label requests
+	// with (bounded cardinality, unlike paths).
+	name    string
+	pattern []string
+	serve   func(h *Handler, v *app.View, args []string) (any, error)
+}
+
+var routes = []route{
+	{"/v1/status", []string{"status"}, (*Handler).status},
+	{"/v1/utxo/:txid/:vout", []string{"utxo", "*", "*"}, (*Handler).utxo},
+	{"/v1/endorsements", []string{"endorsements"}, (*Handler).endorsements},
+	{"/v1/validators", []string{"validators"}, (*Handler).validators},
+	{"/v1/synchronizers", []string{"synchronizers"}, (*Handler).synchronizers},
+	{"/v1/block/:id/stats", []string{"block", "*", "stats"}, (*Handler).blockStats},
+}
+
+// match returns the route for the segments and its parameters.
+func match(segs []string) (*route, []string) {
+	for i := range routes {
+		r := &routes[i]
+		if len(r.pattern) != len(segs) {
+			continue
+		}
+		var args []string
+		ok := true
+		for j, p := range r.pattern {
+			switch {
+			case p == "*":
+				args = append(args, segs[j])
+			case p != segs[j]:
+				ok = false
+			}
+		}
+		if ok {
+			return r, args
+		}
+	}
+	return nil, nil
+}
+
+// ServeHTTP implements http.Handler for paths beginning with /v1/.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/v1/")
+	if !ok {
+		writeError(w, nil, notFound("no such endpoint: %s", r.URL.Path))
+		return
+	}
+	if rest == "stream" {
+		reqinfo.SetRoute(r.Context(), "/v1/stream")
+		h.hub.serveStream(w, r)
+		return
+	}
+	rt, args := match(strings.Split(rest, "/"))
+	if rt == nil {
+		writeError(w, nil, notFound("no such endpoint: %s", r.URL.Path))
+		return
+	}
+	reqinfo.SetRoute(r.Context(), rt.name)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, nil, errorf(http.StatusMethodNotAllowed, "method %s not allowed", r.Method))
+		return
+	}
+	v, err := h.views.Acquire()
+	if errors.Is(err, app.ErrNoView) {
+		writeError(w, nil, errorf(http.StatusServiceUnavailable, "no committed state yet"))
+		return
+	} else if err != nil {
+		writeError(w, nil, statusOf(err))
+		return
+	}
+	defer v.Release()
+	// Every answer, errors included, names the state it was computed from.
+	stamp.Set(w.Header(), v)
+	body, err := rt.serve(h, v, args)
+	if err != nil {
+		e := statusOf(err)
+		if e.Status >= 500 {
+			h.log.Error("native: request failed", "path", r.URL.Path, "err", err)
+		}
+		writeError(w, v, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// errorBody is the shape of every error answer. At is present when there
+// was a view to answer from.
+type errorBody struct {
+	Error string    `json:"error"`
+	Code  int       `json:"code"`
+	At    *stamp.At `json:"at,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, v *app.View, e *Error) {
+	b := errorBody{Error: e.Msg, Code: e.Status}
+	if v != nil {
+		at := stamp.Of(v)
+		b.At = &at
+	}
+	writeJSON(w, e.Status, b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	if err := enc.Encode(body); err != nil {
+		// Only a bug can make our own types unencodable; say so in JSON.
+		status = http.StatusInternalServerError
+		buf.Reset()
+		_ = json.NewEncoder(&buf).Encode(errorBody{Error: "encode: " + err.Error(), Code: status})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
