@@ -9,7 +9,7 @@ PKGS      := ./...
 BENCH_DIR ?= .bench
 FUZZTIME  ?= 15s
 
-.PHONY: all build test test-long bench bench-live fuzz lint demo demo-localnet clean
+.PHONY: all build test test-long bench bench-live bench-rpc fuzz lint demo demo-localnet clean
 
 all: build
 
@@ -31,6 +31,13 @@ test-long:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./utxo/muhash/
 	SATNODE_BENCH_DIR=$(abspath $(BENCH_DIR)) $(GO) test -run '^$$' -bench 'BenchmarkImport' -benchtime 1x -timeout 120m -v ./node/importer/
+
+# The RPC server under load on loopback, for SATNODE_LOAD_SECONDS (10) each:
+# gettxout at concurrency 64 against satnode and, same chain and outpoints,
+# against btcd; and p99 of paged /address/:addr/utxo for an address with
+# over 100k unspent outputs.
+bench-rpc:
+	$(GO) test -run '^$$' -bench 'BenchmarkLoad' -benchtime 1x -timeout 30m -v ./rpc/ | grep -Ev '^(goos|goarch|pkg|cpu):'
 
 # The live path's numbers: latency from btcd accepting a block to all 4
 # validators having committed it (p50/p95 over 53 blocks), and a late

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -48,6 +49,7 @@ type AppConfig struct {
 	Synchronizer SynchronizerConfig `toml:"synchronizer"`
 	Endorser     EndorserConfig     `toml:"endorser"`
 	P2P          P2PConfig          `toml:"p2p"`
+	RPC          RPCConfig          `toml:"rpc"`
 }
 
 // LogConfig is the [log] table.
@@ -114,6 +116,26 @@ type P2PConfig struct {
 	MaxBodyMB int `toml:"max_body_mb"`
 }
 
+// RPCConfig is the [rpc] table: satnode's read-only HTTP API.
+type RPCConfig struct {
+	// Listen is host:port; empty turns the server off.
+	Listen   string `toml:"listen"`
+	User     string `toml:"user"`
+	Password string `toml:"password"`
+	// Cookie writes data/rpc.cookie at start, as Bitcoin Core's .cookie.
+	Cookie    bool `toml:"cookie"`
+	MaxBodyKB int  `toml:"max_body_kb"`
+	MaxUTXOs  int  `toml:"max_utxos"`
+	MaxPage   int  `toml:"max_page"`
+	MaxConns  int  `toml:"max_conns"`
+}
+
+// RPCCookieFile is where [rpc] cookie = true writes the cookie.
+const RPCCookieFile = "data/rpc.cookie"
+
+// DefaultRPCListen is the default address of satnode's HTTP API.
+const DefaultRPCListen = "127.0.0.1:26680"
+
 // DefaultAppConfig is what Init writes.
 func DefaultAppConfig() AppConfig {
 	return AppConfig{Log: LogConfig{Level: "info"}, UTXO: UTXOConfig{CacheMB: 256},
@@ -121,7 +143,8 @@ func DefaultAppConfig() AppConfig {
 		Bitcoin:      BitcoinConfig{TimeoutMS: 10_000},
 		Synchronizer: SynchronizerConfig{Key: KeySynchronizer, Batch: 2000, PollMS: 200},
 		Endorser:     EndorserConfig{Key: KeyEndorser},
-		P2P:          P2PConfig{Listen: []string{}, Bootstrap: []string{}, MaxBodyMB: 8}}
+		P2P:          P2PConfig{Listen: []string{}, Bootstrap: []string{}, MaxBodyMB: 8},
+		RPC:          RPCConfig{Listen: DefaultRPCListen, MaxBodyKB: 1024, MaxUTXOs: 1000, MaxPage: 1000, MaxConns: 1024}}
 }
 
 // maxCacheMB bounds cache_mb: a typo with extra digits should fail at
@@ -174,6 +197,9 @@ func (c AppConfig) Validate() error {
 	if c.P2P.MaxBodyMB < 1 || c.P2P.MaxBodyMB > 64 {
 		return fmt.Errorf("%w: p2p.max_body_mb = %d, want 1..64", ErrConfig, c.P2P.MaxBodyMB)
 	}
+	if err := c.RPC.validate(); err != nil {
+		return err
+	}
 	for i, a := range c.P2P.Listen {
 		if _, err := multiaddr.NewMultiaddr(a); err != nil {
 			return fmt.Errorf("%w: p2p.listen[%d] = %q: %v", ErrConfig, i, a, err)
@@ -182,6 +208,30 @@ func (c AppConfig) Validate() error {
 	for i, a := range c.P2P.Bootstrap {
 		if _, err := peer.AddrInfoFromString(a); err != nil {
 			return fmt.Errorf("%w: p2p.bootstrap[%d] = %q: %v (want /ip4/<ip>/tcp/<port>/p2p/<peer id>)", ErrConfig, i, a, err)
+		}
+	}
+	return nil
+}
+
+func (r RPCConfig) validate() error {
+	if r.Listen != "" {
+		if _, port, err := net.SplitHostPort(r.Listen); err != nil || port == "" {
+			return fmt.Errorf("%w: rpc.listen = %q, want host:port (e.g. %q)", ErrConfig, r.Listen, DefaultRPCListen)
+		}
+	}
+	if (r.User == "") != (r.Password == "") {
+		return fmt.Errorf("%w: rpc: set both user and password, or neither", ErrConfig)
+	}
+	if r.Cookie && r.User != "" {
+		return fmt.Errorf("%w: rpc: set cookie or user/password, not both", ErrConfig)
+	}
+	for _, f := range []struct {
+		name      string
+		v, lo, hi int
+	}{{"max_body_kb", r.MaxBodyKB, 1, 1 << 20}, {"max_utxos", r.MaxUTXOs, 1, 10_000_000},
+		{"max_page", r.MaxPage, 1, 100_000}, {"max_conns", r.MaxConns, 1, 1 << 20}} {
+		if f.v < f.lo || f.v > f.hi {
+			return fmt.Errorf("%w: rpc.%s = %d, want %d..%d", ErrConfig, f.name, f.v, f.lo, f.hi)
 		}
 	}
 	return nil
@@ -330,6 +380,32 @@ listen = {{list .P2P.Listen}}
 bootstrap = {{list .P2P.Bootstrap}}
 # Largest body accepted from a peer, in MiB (1..64).
 max_body_mb = {{.P2P.MaxBodyMB}}
+
+[rpc]
+# satnode's read-only HTTP API over the last committed state: Bitcoin
+# Core's JSON-RPC (POST /), Esplora's REST (/blocks/..., /address/...,
+# also under /api/), the native API with its websocket stream (/v1/...),
+# and Prometheus metrics (/metrics). Empty listen: off. Keep it on
+# loopback unless a reverse proxy in front of it limits who may connect.
+listen = {{q .RPC.Listen}}
+# Basic auth for the JSON-RPC dialect, as Bitcoin Core's rpcuser and
+# rpcpassword; or cookie = true, which writes a fresh
+# "__cookie__:<random>" to data/rpc.cookie (mode 0600) at every start, as
+# Core's .cookie. The REST dialects and /metrics stay open: they serve
+# public chain data only.
+user = {{q .RPC.User}}
+password = {{q .RPC.Password}}
+cookie = {{.RPC.Cookie}}
+# Largest request body, in KiB; larger requests get 413.
+max_body_kb = {{.RPC.MaxBodyKB}}
+# Most unspent outputs one unpaged answer lists (Esplora /utxo,
+# scantxoutset); beyond it the request fails at once and says how to page
+# (?limit=N&after=TXID:VOUT).
+max_utxos = {{.RPC.MaxUTXOs}}
+# Largest page (?limit=).
+max_page = {{.RPC.MaxPage}}
+# Most simultaneous connections; more wait to be accepted.
+max_conns = {{.RPC.MaxConns}}
 `))
 
 // tomlString quotes s as a TOML basic string. JSON strings are valid TOML

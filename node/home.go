@@ -58,6 +58,9 @@ type InitOptions struct {
 	// CometBFT's, tcp://0.0.0.0:26656 and tcp://127.0.0.1:26657).
 	P2PAddr string
 	RPCAddr string
+	// APIAddr is satnode's own HTTP API address, app.toml's [rpc] listen
+	// (default DefaultRPCListen; "off" turns it off).
+	APIAddr string
 }
 
 // HomeInfo describes a home Init or Testnet wrote.
@@ -67,6 +70,8 @@ type HomeInfo struct {
 	NodeID  string `json:"node_id"`
 	P2PAddr string `json:"p2p_laddr"`
 	RPCAddr string `json:"rpc_laddr"`
+	// APIAddr is satnode's own HTTP API ([rpc] listen).
+	APIAddr string `json:"api_laddr,omitempty"`
 	// ConsensusKey is the ed25519 key of priv_validator_key.json, hex.
 	ConsensusKey string `json:"consensus_key"`
 	Operator     string `json:"operator"`
@@ -333,7 +338,17 @@ func Init(o InitOptions) (*HomeInfo, error) {
 	if err := h.cfg.ValidateBasic(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
-	h.info.P2PAddr, h.info.RPCAddr = h.cfg.P2P.ListenAddress, h.cfg.RPC.ListenAddress
+	switch o.APIAddr {
+	case "":
+	case "off":
+		h.appCfg.RPC.Listen = ""
+	default:
+		h.appCfg.RPC.Listen = o.APIAddr
+	}
+	if err := h.appCfg.Validate(); err != nil {
+		return nil, err
+	}
+	h.info.P2PAddr, h.info.RPCAddr, h.info.APIAddr = h.cfg.P2P.ListenAddress, h.cfg.RPC.ListenAddress, h.appCfg.RPC.Listen
 	if err := h.checkFree(); err != nil {
 		return nil, err
 	}

@@ -240,12 +240,14 @@ func TestTestnet(t *testing.T) {
 	if _, err := Testnet(TestnetOptions{Output: out, Validators: n, ChainID: "localnet", Network: "regtest"}); !errors.Is(err, ErrHomeExists) {
 		t.Fatalf("second testnet: %v", err)
 	}
-	// Fixed ports: node i at start+3i, start+3i+1 (and libp2p at +3i+2).
+	// Fixed ports: node i at start+4i, start+4i+1, libp2p at +4i+2 and
+	// satnode's API at +4i+3.
 	infos, err = Testnet(TestnetOptions{Output: t.TempDir(), Validators: 2, ChainID: "c", Network: "regtest", StartingPort: 30000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if infos[1].P2PAddr != "tcp://127.0.0.1:30003" || infos[1].RPCAddr != "tcp://127.0.0.1:30004" {
+	if infos[1].P2PAddr != "tcp://127.0.0.1:30004" || infos[1].RPCAddr != "tcp://127.0.0.1:30005" ||
+		infos[1].APIAddr != "127.0.0.1:30007" {
 		t.Fatalf("fixed ports: %+v", infos[1])
 	}
 	for _, o := range []TestnetOptions{

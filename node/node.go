@@ -22,6 +22,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/satnode/satnode/consensus/app"
+	"github.com/satnode/satnode/rpc"
 	"github.com/satnode/satnode/utxo"
 	"github.com/satnode/satnode/utxo/leveldbstore"
 )
@@ -46,6 +47,8 @@ type Node struct {
 	cmt   *nm.Node
 	dbs   openDBs
 	live  *liveParts
+	// api is satnode's HTTP API (nil when [rpc] listen is empty).
+	api *rpc.Server
 
 	started  bool
 	stopOnce sync.Once
@@ -135,6 +138,9 @@ func New(ctx context.Context, home string, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, errors.Join(err, n.live.close(), n.store.Close())
 	}
+	if err := n.openAPI(ac); err != nil {
+		return nil, errors.Join(err, n.app.Close(), n.live.close(), n.store.Close())
+	}
 	n.cmt, err = nm.NewNode(cfg,
 		privval.LoadOrGenFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile()),
 		nodeKey,
@@ -145,6 +151,7 @@ func New(ctx context.Context, home string, opts Options) (*Node, error) {
 		cmtLog)
 	if err != nil {
 		n.dbs.closeAll()
+		n.app.Views().Close()
 		return nil, errors.Join(fmt.Errorf("node: starting CometBFT: %w", err), n.app.Close(), n.live.close(), n.store.Close())
 	}
 	log.Info("node ready", "home", home, "chain_id", genDoc.ChainID, "network", g.Network,
@@ -158,7 +165,12 @@ func (n *Node) Start() error {
 		return fmt.Errorf("node: starting CometBFT: %w", err)
 	}
 	n.started = true
-	n.log.Info("node started", "p2p", n.cfg.P2P.ListenAddress, "rpc", n.cfg.RPC.ListenAddress)
+	if n.api != nil {
+		if err := n.api.Start(); err != nil {
+			return err
+		}
+	}
+	n.log.Info("node started", "p2p", n.cfg.P2P.ListenAddress, "rpc", n.cfg.RPC.ListenAddress, "api", n.APIAddr())
 	return n.startRoles(n.home)
 }
 
@@ -183,6 +195,9 @@ func (n *Node) Stop() error {
 			// BaseService.Stop refuses a service that never started, but
 			// New already opened CometBFT's databases: OnStop closes them.
 			n.cmt.OnStop()
+		}
+		if err := n.closeAPI(); err != nil {
+			errs = append(errs, fmt.Errorf("node: stopping the API: %w", err))
 		}
 		n.dbs.closeAll()
 		if err := n.app.Close(); err != nil {

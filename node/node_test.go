@@ -37,7 +37,7 @@ func initFast(t *testing.T) (home, rpc string) {
 	home = filepath.Join(t.TempDir(), "home")
 	rpc = freeAddr(t)
 	if _, err := Init(InitOptions{Home: home, ChainID: "satnode-node-test", Moniker: "solo", Network: "regtest",
-		P2PAddr: freeAddr(t), RPCAddr: rpc}); err != nil {
+		P2PAddr: freeAddr(t), RPCAddr: rpc, APIAddr: strings.TrimPrefix(freeAddr(t), "tcp://")}); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := LoadCometConfig(home)

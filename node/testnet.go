@@ -25,8 +25,9 @@ type TestnetOptions struct {
 	// 127.0.0.1).
 	Host string
 	// StartingPort is node0's P2P port; node i listens for CometBFT's P2P
-	// on StartingPort+3i, for RPC on StartingPort+3i+1 and for libp2p
-	// (bodies) on StartingPort+3i+2. Zero asks the kernel for free ports
+	// on StartingPort+4i, for CometBFT's RPC on StartingPort+4i+1, for
+	// libp2p (bodies) on StartingPort+4i+2 and for satnode's API ([rpc])
+	// on StartingPort+4i+3. Zero asks the kernel for free ports
 	// instead (tests that run beside other nodes).
 	StartingPort int
 	// Synchronizers is how many homes (node0, node1, ...) hold a funded,
@@ -42,6 +43,9 @@ type TestnetOptions struct {
 	TimeoutCommit  time.Duration
 	TimeoutPropose time.Duration
 }
+
+// portsPerNode: CometBFT P2P and RPC, libp2p, satnode's API.
+const portsPerNode = 4
 
 // MaxTestnetValidators bounds Testnet: a localnet beyond this on one
 // machine would not be quick, which is its point.
@@ -85,7 +89,7 @@ func Testnet(o TestnetOptions) ([]HomeInfo, error) {
 	if len(o.Bitcoin) != 0 && len(o.Bitcoin) != o.Validators {
 		return nil, fmt.Errorf("node: %d Bitcoin nodes for %d validators", len(o.Bitcoin), o.Validators)
 	}
-	ports, err := testnetPorts(o.Host, o.StartingPort, 3*o.Validators)
+	ports, err := testnetPorts(o.Host, o.StartingPort, portsPerNode*o.Validators)
 	if err != nil {
 		return nil, err
 	}
@@ -102,19 +106,20 @@ func Testnet(o TestnetOptions) ([]HomeInfo, error) {
 	addr := func(port int) string { return net.JoinHostPort(o.Host, strconv.Itoa(port)) }
 	for i, h := range homes {
 		c := h.cfg
-		c.P2P.ListenAddress = "tcp://" + addr(ports[3*i])
-		c.RPC.ListenAddress = "tcp://" + addr(ports[3*i+1])
+		c.P2P.ListenAddress = "tcp://" + addr(ports[portsPerNode*i])
+		c.RPC.ListenAddress = "tcp://" + addr(ports[portsPerNode*i+1])
 		var peers []string
 		ac := &h.appCfg
-		ac.P2P.Listen = []string{libp2pAddr(o.Host, ports[3*i+2])}
+		ac.P2P.Listen = []string{libp2pAddr(o.Host, ports[portsPerNode*i+2])}
+		ac.RPC.Listen = addr(ports[portsPerNode*i+3])
 		for j, other := range homes {
 			if j != i {
-				peers = append(peers, p2p.IDAddressString(other.nodeKey.ID(), addr(ports[3*j])))
+				peers = append(peers, p2p.IDAddressString(other.nodeKey.ID(), addr(ports[portsPerNode*j])))
 				id, err := peer.IDFromPrivateKey(other.p2pKey)
 				if err != nil {
 					return nil, fmt.Errorf("node: libp2p identity: %w", err)
 				}
-				ac.P2P.Bootstrap = append(ac.P2P.Bootstrap, libp2pAddr(o.Host, ports[3*j+2])+"/p2p/"+id.String())
+				ac.P2P.Bootstrap = append(ac.P2P.Bootstrap, libp2pAddr(o.Host, ports[portsPerNode*j+2])+"/p2p/"+id.String())
 			}
 		}
 		if len(o.Bitcoin) > 0 {
@@ -136,7 +141,7 @@ func Testnet(o TestnetOptions) ([]HomeInfo, error) {
 		if err := c.ValidateBasic(); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 		}
-		h.info.P2PAddr, h.info.RPCAddr = c.P2P.ListenAddress, c.RPC.ListenAddress
+		h.info.P2PAddr, h.info.RPCAddr, h.info.APIAddr = c.P2P.ListenAddress, c.RPC.ListenAddress, ac.RPC.Listen
 	}
 	doc, err := buildGenesis(o.ChainID, o.Network, homes)
 	if err != nil {

@@ -1,7 +1,24 @@
-// Package rpc will hold satnode's read-only APIs over committed state: the
-// Bitcoin Core JSON-RPC and Esplora REST dialects and the native API. It
-// never writes state.
+// Package rpc is satnode's one HTTP server for applications: read-only,
+// over the last committed state, in the dialects their tools already speak.
 //
-// Not yet implemented: this package is the subject of the RPC issue and
-// contains no code yet.
+//   - "/" (POST): the Bitcoin Core JSON-RPC subset (rpc/core), with basic
+//     auth by user/password or cookie file when configured.
+//   - "/blocks/…", "/block-height/…", "/block/…", "/address/…",
+//     "/scripthash/…", and the same under "/api/": the Esplora REST subset
+//     (rpc/esplora).
+//   - "/v1/…": the native API and its websocket stream (rpc/native).
+//   - "/metrics": Prometheus metrics (rpc/metrics).
+//
+// Every answer reads one app.View, a snapshot of one commit taken right
+// after its atomic write, so no answer ever mixes two states or sees a
+// half-applied block; the X-Satnode-Height, X-Satnode-Hash and
+// X-Satnode-Chain-Height headers name the commit (rpc/internal/stamp).
+//
+// The server caps bodies, connections and the time a slow or abandoned
+// client can hold a connection, and a handler's panic is answered 500
+// without taking the server down.
+//
+// It does not accept transactions or anything else that writes: CometBFT's
+// own RPC, on its own port, broadcasts satnode transactions and serves
+// light clients. It has no mempool, so Esplora's mempool_stats are zero.
 package rpc

@@ -14,9 +14,11 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -167,7 +169,10 @@ func run(ctx context.Context, o options) error {
 		}
 		procs = append(procs, p)
 	}
-	say("%d satnode validator(s) started; node0's RPC %s", len(infos), rpcAddr)
+	say("%d satnode validator(s) started; node0's CometBFT RPC %s", len(infos), rpcAddr)
+	api := infos[0].APIAddr
+	say("node0's API http://%s — try: curl http://%s/v1/status | curl http://%s/blocks/tip/height | "+
+		"curl http://%s/metrics | btcctl -C /dev/null --notls -u x -P x -s %s getblockchaininfo", api, api, api, api, api)
 
 	// The producer.
 	cfg := chaingen.DefaultConfig()
@@ -209,6 +214,7 @@ func run(ctx context.Context, o options) error {
 		}
 		if n == o.preload || n%10 == 0 {
 			utxoInfo(ctx, o.satnode, rpcAddr)
+			apiStatus(ctx, api)
 		}
 		if n == o.preload {
 			say("now one block every %v, until Ctrl-C", o.interval)
@@ -237,6 +243,36 @@ func utxoInfo(ctx context.Context, bin, rpc string) {
 		}
 	}
 	say("satnode utxo info --node %s: %s", rpc, strings.Join(keep, " "))
+}
+
+// apiStatus prints the Bitcoin tips node0's API reports (GET /v1/status).
+func apiStatus(ctx context.Context, api string) {
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+api+"/v1/status", nil)
+	if err != nil {
+		return
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		say("GET /v1/status: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	type tip struct {
+		Height int32 `json:"height"`
+	}
+	var st struct {
+		Canonical  tip `json:"canonical"`
+		Endorsed   tip `json:"endorsed"`
+		BestHeader tip `json:"best_header"`
+		Final      tip `json:"final"`
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err := json.Unmarshal(body, &st); err != nil || resp.StatusCode != http.StatusOK {
+		say("GET /v1/status: %s %.200s", resp.Status, body)
+		return
+	}
+	say("GET http://%s/v1/status: Bitcoin tips: canonical %d, endorsed %d, best header %d, final %d",
+		api, st.Canonical.Height, st.Endorsed.Height, st.BestHeader.Height, st.Final.Height)
 }
 
 func waitReady(ctx context.Context, c *btcnode.Client) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/btcsuite/btcd/rpcclient"
 
 	"github.com/btcsuite/btcd/blockchain"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -23,10 +26,7 @@ import (
 	"github.com/satnode/satnode/node/client"
 	"github.com/satnode/satnode/node/keyring"
 	"github.com/satnode/satnode/p2p"
-	"github.com/satnode/satnode/utxo"
 	"github.com/satnode/satnode/utxo/chaingen"
-	"github.com/satnode/satnode/utxo/leveldbstore"
-	"github.com/satnode/satnode/utxo/query"
 )
 
 // TestLive runs the live path end to end with real processes on 127.0.0.1:
@@ -235,7 +235,9 @@ func TestLive(t *testing.T) {
 		t.Fatalf("late joiner MuHash %s, node0 %s", got.MuHash, want.MuHash)
 	}
 
-	// 8. Stop everything; compare every node's store with btcd.
+	// 8. Every running node's API, through btcd's own rpcclient, answers
+	// like btcd; then stop everything and compare the stores' MuHash.
+	checked, spent := ln.compareTxOuts(ctx, chain, orphaned, final)
 	for i, p := range ln.procs {
 		if err := p.stop(t, syscall.SIGTERM); err != nil {
 			t.Fatalf("node%d on SIGTERM: %v", i, err)
@@ -260,7 +262,6 @@ func TestLive(t *testing.T) {
 			t.Fatalf("node%d: MuHash %s, node0 %s", i, info.MuHash, mu0)
 		}
 	}
-	checked, spent := ln.compareTxOuts(ctx, chain, orphaned)
 	t.Logf("%v: %d nodes' MuHash %s; %d outpoints (%d spent or orphaned) agree with btcd's gettxout",
 		time.Since(start).Round(time.Millisecond), len(ln.homes), mu0, checked, spent)
 	for i, home := range ln.homes[:n] {
@@ -466,9 +467,11 @@ func (ln *liveNet) hostile(ctx context.Context, g *chaingen.Generator) []*wire.M
 }
 
 // compareTxOuts checks 1,000+ outpoints on every node's store against
-// btcd's gettxout: all outputs of the last 20 blocks and of the orphaned
-// branch, and a fixed random sample of the rest.
-func (ln *liveNet) compareTxOuts(ctx context.Context, chain, orphaned []*wire.MsgBlock) (checked, spent int) {
+// compareTxOuts asks every running node's API, through btcd's rpcclient,
+// what btcd answers: getblockcount, getbestblockhash, getblockheader of
+// the tip, and gettxout for all outputs of the last 20 blocks and of the
+// orphaned branch, and a fixed random sample of the rest.
+func (ln *liveNet) compareTxOuts(ctx context.Context, chain, orphaned []*wire.MsgBlock, final chainhash.Hash) (checked, spent int) {
 	t := ln.t
 	t.Helper()
 	var all []wire.OutPoint
@@ -517,31 +520,44 @@ func (ln *liveNet) compareTxOuts(ctx context.Context, chain, orphaned []*wire.Ms
 		}
 	}
 	for ni, home := range ln.homes {
-		s, err := leveldbstore.Open(filepath.Join(home, node.StoreDir), leveldbstore.Options{ReadOnly: true})
+		api := ln.apiClient(home)
+		ln.waitFor(60*time.Second, fmt.Sprintf("node%d's API at %s", ni, final), func() bool {
+			h, err := api.GetBestBlockHash()
+			return err == nil && *h == final
+		})
+		count, err := api.GetBlockCount()
+		if err != nil {
+			t.Fatalf("node%d API: getblockcount: %v", ni, err)
+		}
+		best, err := api.GetBestBlockHash()
+		if err != nil || *best != final || count != int64(len(chain)-1) {
+			t.Fatalf("node%d API: getblockcount %d, getbestblockhash %v (%v), want %d %s", ni, count, best, err, len(chain)-1, final)
+		}
+		hdr, err := api.GetBlockHeaderVerbose(&final)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := utxo.NewReader(s)
-		st, err := r.State()
+		want, err := btcRPCClient(t, ln.btcds[0].RPCAddr, ln.btcds[0].User, ln.btcds[0].Password).GetBlockHeaderVerbose(&final)
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, _ := utxo.ParamsFor(st.Network)
+		if *hdr != *want {
+			t.Fatalf("node%d API: getblockheader %+v, btcd %+v", ni, hdr, want)
+		}
 		for i, op := range ops {
-			o, err := query.GetTxOut(r, p.Chain, utxo.Outpoint{Hash: op.Hash, Index: op.Index})
+			o, err := api.GetTxOut(&op.Hash, op.Index, false)
+			if err != nil {
+				t.Fatalf("node%d API: gettxout %v: %v", ni, op, err)
+			}
 			var got answer
-			switch {
-			case errors.Is(err, utxo.ErrNotFound):
-			case err != nil:
-				t.Fatal(err)
-			default:
-				got = answer{true, int64(o.Value), o.ScriptPubKey.Hex, o.Coinbase, int64(o.Confirmations), o.BestBlock}
+			if o != nil {
+				got = answer{true, int64(math.Round(o.Value * 1e8)), o.ScriptPubKey.Hex, o.Coinbase, o.Confirmations, o.BestBlock}
 			}
 			if got != btcd[i] {
-				t.Fatalf("node%d: %v: satnode %+v, btcd %+v", ni, op, got, btcd[i])
+				t.Fatalf("node%d API: %v: satnode %+v, btcd %+v", ni, op, got, btcd[i])
 			}
 		}
-		s.Close()
+		api.Shutdown()
 	}
 	return len(ops), spent
 }
@@ -565,4 +581,27 @@ func (ln *liveNet) checkBodies(home string, i int, blocks []*wire.MsgBlock) {
 			t.Fatalf("node%d keeps a wrong body for %s", i, b.BlockHash())
 		}
 	}
+}
+
+// btcRPCClient is btcd's own JSON-RPC client, as a dapp would use it.
+func btcRPCClient(t *testing.T, addr, user, pass string) *rpcclient.Client {
+	t.Helper()
+	c, err := rpcclient.New(&rpcclient.ConnConfig{Host: addr, User: user, Pass: pass, HTTPPostMode: true, DisableTLS: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Shutdown)
+	return c
+}
+
+// apiClient is an rpcclient for the satnode API of the node at home.
+func (ln *liveNet) apiClient(home string) *rpcclient.Client {
+	ac, err := node.LoadAppConfig(home)
+	if err != nil {
+		ln.t.Fatal(err)
+	}
+	if ac.RPC.Listen == "" {
+		ln.t.Fatalf("%s has no [rpc] listen address", home)
+	}
+	return btcRPCClient(ln.t, ac.RPC.Listen, "satnode", "unused")
 }

@@ -263,12 +263,13 @@ func newChainGen(t *testing.T) *chaingen.Generator {
 func joinHome(t *testing.T, ref string, peers []string) string {
 	t.Helper()
 	home := filepath.Join(t.TempDir(), "late")
-	ports, err := node.FreePorts("127.0.0.1", 3)
+	ports, err := node.FreePorts("127.0.0.1", 4)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := node.Init(node.InitOptions{Home: home, ChainID: "satnode-live-test", Moniker: "late", Network: "regtest",
-		P2PAddr: "tcp://127.0.0.1:" + strconv.Itoa(ports[0]), RPCAddr: "tcp://127.0.0.1:" + strconv.Itoa(ports[1])}); err != nil {
+		P2PAddr: "tcp://127.0.0.1:" + strconv.Itoa(ports[0]), RPCAddr: "tcp://127.0.0.1:" + strconv.Itoa(ports[1]),
+		APIAddr: "127.0.0.1:" + strconv.Itoa(ports[3])}); err != nil {
 		t.Fatal(err)
 	}
 	g, err := os.ReadFile(filepath.Join(ref, "config", "genesis.json"))

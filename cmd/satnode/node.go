@@ -39,6 +39,7 @@ overwritten.`,
 	f.StringVar(&o.Network, "network", "", "Bitcoin network: mainnet, testnet3, signet, regtest or simnet")
 	f.StringVar(&o.P2PAddr, "p2p-laddr", "", "P2P listen address (default: CometBFT's, tcp://0.0.0.0:26656)")
 	f.StringVar(&o.RPCAddr, "rpc-laddr", "", "RPC listen address (default: CometBFT's, tcp://127.0.0.1:26657)")
+	f.StringVar(&o.APIAddr, "api-laddr", "", "satnode's HTTP API (JSON-RPC, Esplora, /v1, /metrics) listen address, host:port or off (default: "+node.DefaultRPCListen+")")
 	for _, name := range []string{"chain-id", "moniker", "network"} {
 		_ = cmd.MarkFlagRequired(name) // the flag exists
 	}

@@ -280,7 +280,8 @@ func TestTxRoundTrip(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "h")
 	rpc := "tcp://127.0.0.1:" + strconv.Itoa(freePort(t))
 	mustRun(t, "init", "--home", home, "--chain-id", "satnode-tx-test", "--moniker", "solo", "--network", "regtest",
-		"--p2p-laddr", "tcp://127.0.0.1:"+strconv.Itoa(freePort(t)), "--rpc-laddr", rpc)
+		"--p2p-laddr", "tcp://127.0.0.1:"+strconv.Itoa(freePort(t)), "--rpc-laddr", rpc,
+		"--api-laddr", "127.0.0.1:"+strconv.Itoa(freePort(t)))
 	cfg, err := node.LoadCometConfig(home)
 	if err != nil {
 		t.Fatal(err)

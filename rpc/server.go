@@ -1,0 +1,320 @@
+package rpc
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/netutil"
+
+	"github.com/satnode/satnode/consensus/app"
+	"github.com/satnode/satnode/rpc/core"
+	"github.com/satnode/satnode/rpc/esplora"
+	"github.com/satnode/satnode/rpc/internal/reqinfo"
+	"github.com/satnode/satnode/rpc/metrics"
+	"github.com/satnode/satnode/rpc/native"
+)
+
+// ErrConfig wraps every invalid server setting.
+var ErrConfig = errors.New("rpc: invalid configuration")
+
+// Config configures the server. Zero values take the defaults in brackets.
+type Config struct {
+	// Listen is the TCP address, e.g. "127.0.0.1:26680". Required.
+	Listen string
+	// User and Password, or CookieFile, turn on HTTP basic auth for the
+	// JSON-RPC dialect, as Bitcoin Core does. With CookieFile the server
+	// writes a fresh "__cookie__:<random>" there at start (mode 0600) and
+	// removes it at Close, so local tools authenticate by reading it.
+	// Esplora, the native API and /metrics stay open, as Esplora's are:
+	// everything here is public chain data and read-only.
+	User, Password string
+	CookieFile     string
+	// MaxBodyBytes caps a request body [1 MiB]; above it the answer is
+	// 413.
+	MaxBodyBytes int64
+	// MaxUTXOs caps the unspent outputs of one unpaged answer (Esplora's
+	// /utxo, scantxoutset) [1000]; MaxPage caps ?limit= [1000].
+	MaxUTXOs, MaxPage int
+	// MaxConns caps simultaneous connections [1024]; further clients wait
+	// in the kernel's accept queue instead of exhausting the process.
+	MaxConns int
+	// ReadHeaderTimeout [5 s] and ReadTimeout [10 s] cut off slow or
+	// abandoned requests; WriteTimeout [30 s] bounds one response;
+	// IdleTimeout [60 s] closes idle keep-alive connections.
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	Logger                                                    *slog.Logger
+	// Metrics, if set, receives request latencies and is served at
+	// /metrics.
+	Metrics *metrics.Metrics
+}
+
+func (c *Config) defaults() error {
+	if c.Listen == "" {
+		return fmt.Errorf("%w: no listen address", ErrConfig)
+	}
+	if (c.User == "") != (c.Password == "") {
+		return fmt.Errorf("%w: set both user and password, or neither", ErrConfig)
+	}
+	if c.CookieFile != "" && c.User != "" {
+		return fmt.Errorf("%w: set a cookie file or user/password, not both", ErrConfig)
+	}
+	def := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.ReadHeaderTimeout, 5*time.Second)
+	def(&c.ReadTimeout, 10*time.Second)
+	def(&c.WriteTimeout, 30*time.Second)
+	def(&c.IdleTimeout, 60*time.Second)
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.MaxUTXOs == 0 {
+		c.MaxUTXOs = 1000
+	}
+	if c.MaxPage == 0 {
+		c.MaxPage = 1000
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = 1024
+	}
+	if c.MaxBodyBytes < 0 || c.MaxUTXOs < 0 || c.MaxPage < 0 || c.MaxConns < 0 {
+		return fmt.Errorf("%w: negative limit", ErrConfig)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Server is satnode's read-only HTTP server.
+type Server struct {
+	cfg    Config
+	views  *app.Views
+	native *native.Handler
+	http   *http.Server
+	ln     net.Listener
+	// creds is the accepted "user:password" for the JSON-RPC dialect, or
+	// empty for none.
+	creds string
+	done  chan struct{}
+	once  sync.Once
+	err   error
+}
+
+// New builds the server over views; Start listens.
+func New(cfg Config, views *app.Views) (*Server, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, views: views, done: make(chan struct{})}
+	if cfg.User != "" {
+		s.creds = cfg.User + ":" + cfg.Password
+	}
+	s.native = native.New(views, native.Options{Logger: cfg.Logger.With("module", "rpc-stream")})
+	esp := esplora.New(views, esplora.Options{MaxUTXOs: cfg.MaxUTXOs, MaxPage: cfg.MaxPage})
+	mux := http.NewServeMux()
+	mux.Handle("/", s.wrap("core", s.auth(core.New(views, core.Options{MaxUTXOs: cfg.MaxUTXOs, Logger: cfg.Logger}))))
+	espW := s.wrap("esplora", esp)
+	for _, p := range []string{"/blocks/", "/block-height/", "/block/", "/address/", "/scripthash/"} {
+		mux.Handle(p, espW)
+	}
+	// mempool.space-style clients put the Esplora API under /api.
+	mux.Handle("/api/", s.wrap("esplora", http.StripPrefix("/api", esp)))
+	mux.Handle("/v1/", s.wrap("native", s.native))
+	if cfg.Metrics != nil {
+		mux.Handle("/metrics", s.wrap("metrics", cfg.Metrics.Handler()))
+	}
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: cfg.ReadHeaderTimeout, ReadTimeout: cfg.ReadTimeout,
+		WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
+	return s, nil
+}
+
+// wrap caps the body, times the request for the metrics and recovers from
+// a handler panic (a bug: logged, answered 500, the server stays up).
+func (s *Server) wrap(dialect string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ctx, info := reqinfo.With(r.Context())
+		r = r.WithContext(ctx)
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.cfg.Logger.Error("rpc handler panicked", "dialect", dialect, "path", r.URL.Path, "panic", p)
+				if !sw.wrote {
+					http.Error(sw, "internal error", http.StatusInternalServerError)
+				}
+			}
+			if s.cfg.Metrics != nil {
+				route := info.Route
+				if route == "" {
+					route = "unmatched"
+				}
+				s.cfg.Metrics.ObserveRequest(dialect, route, sw.status, time.Since(start))
+			}
+		}()
+		h.ServeHTTP(sw, r)
+	})
+}
+
+// auth applies basic auth to the JSON-RPC dialect when configured, with
+// Bitcoin Core's answer to a failure: 401 with a WWW-Authenticate header.
+func (s *Server) auth(h http.Handler) http.Handler {
+	if s.creds == "" && s.cfg.CookieFile == "" {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.authorized(r.Header.Get("Authorization")) {
+			reqinfo.SetRoute(r.Context(), "unauthorized")
+			w.Header().Set("WWW-Authenticate", `Basic realm="jsonrpc"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) authorized(header string) bool {
+	enc, ok := strings.CutPrefix(header, "Basic ")
+	if !ok {
+		return false
+	}
+	got, err := base64.StdEncoding.DecodeString(strings.TrimSpace(enc))
+	if err != nil {
+		return false
+	}
+	return subtle.ConstantTimeCompare(got, []byte(s.creds)) == 1
+}
+
+// Start writes the cookie, if configured, and starts listening.
+func (s *Server) Start() error {
+	if s.cfg.CookieFile != "" {
+		var b [32]byte
+		_, _ = rand.Read(b[:])
+		s.creds = "__cookie__:" + hex.EncodeToString(b[:])
+		if err := writeCookie(s.cfg.CookieFile, s.creds); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("rpc: listen on %s: %w", s.cfg.Listen, err)
+	}
+	s.ln = netutil.LimitListener(ln, s.cfg.MaxConns)
+	if s.cfg.Metrics != nil {
+		s.cfg.Metrics.Start()
+	}
+	go func() {
+		defer close(s.done)
+		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.cfg.Logger.Error("rpc server stopped", "err", err)
+			s.err = err
+		}
+	}()
+	s.cfg.Logger.Info("rpc server listening", "addr", s.Addr())
+	return nil
+}
+
+// writeCookie writes the cookie atomically with mode 0600, so no reader
+// sees half of it and no other user reads it.
+func writeCookie(path, creds string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(creds), 0o600); err != nil {
+		return fmt.Errorf("rpc: writing the cookie: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("rpc: writing the cookie: %w", err)
+	}
+	return nil
+}
+
+// Addr is the address the server listens on (after Start).
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Close stops the stream, lets requests in flight finish for up to the
+// context's deadline, and removes the cookie.
+func (s *Server) Close(ctx context.Context) error {
+	s.once.Do(func() {
+		s.native.Close()
+		if s.ln != nil {
+			err := s.http.Shutdown(ctx)
+			if err != nil {
+				_ = s.http.Close()
+			}
+			<-s.done
+			s.err = errors.Join(s.err, err)
+		}
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.Stop()
+		}
+		if s.cfg.CookieFile != "" {
+			if err := os.Remove(s.cfg.CookieFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+				s.err = errors.Join(s.err, err)
+			}
+		}
+	})
+	return s.err
+}
+
+// statusWriter remembers the status for the metrics. It passes Hijack and
+// Flush through, which the websocket stream needs.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack implements http.Hijacker, which gorilla/websocket asserts.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("rpc: connection cannot be hijacked")
+	}
+	w.status, w.wrote = http.StatusSwitchingProtocols, true
+	return h.Hijack()
+}
+
+// Flush implements http.Flusher.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
