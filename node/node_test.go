@@ -50,9 +50,12 @@ func initFast(t *testing.T) (home, rpc string) {
 	// racing the removal of the test's directory.
 	cfg.P2P.PexReactor = false
 	cmtcfg.WriteConfigFile(filepath.Join(home, "config", "config.toml"), cfg)
-	ac := DefaultAppConfig()
+	ac, err := LoadAppConfig(home)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ac.UTXO.CacheMB = 16
-	if err := os.WriteFile(filepath.Join(home, AppConfigFile), ac.Encode(), 0o644); err != nil {
+	if err := WriteAppConfig(home, ac); err != nil {
 		t.Fatal(err)
 	}
 	return home, rpc

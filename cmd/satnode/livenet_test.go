@@ -300,6 +300,7 @@ func joinHome(t *testing.T, ref string, peers []string) string {
 	cfg.Consensus.TimeoutCommit = refCfg.Consensus.TimeoutCommit
 	cmtcfg.WriteConfigFile(filepath.Join(home, "config", "config.toml"), cfg)
 	ac.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/" + strconv.Itoa(ports[2])}
+	ac.RPC.Listen = "127.0.0.1:" + strconv.Itoa(ports[3])
 	ac.UTXO.CacheMB = 16
 	if err := node.WriteAppConfig(home, ac); err != nil {
 		t.Fatal(err)

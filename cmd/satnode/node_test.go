@@ -148,10 +148,13 @@ func genChain(t *testing.T, blocks int) *btcChain {
 // useBodies points home's app.toml at the chain's blk files.
 func (c *btcChain) useBodies(t *testing.T, home string) {
 	t.Helper()
-	ac := node.DefaultAppConfig()
+	ac, err := node.LoadAppConfig(home)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ac.UTXO.CacheMB = 16
 	ac.Bodies.Sources = []string{c.dir}
-	if err := os.WriteFile(filepath.Join(home, node.AppConfigFile), ac.Encode(), 0o644); err != nil {
+	if err := node.WriteAppConfig(home, ac); err != nil {
 		t.Fatal(err)
 	}
 }
