@@ -8,11 +8,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/satnode/satnode/consensus/app"
 	"github.com/satnode/satnode/rpc/internal/stamp"
@@ -241,5 +244,54 @@ func TestServerStampsAndMetrics(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("metrics:\n%s", text)
+	}
+}
+
+// TestServerStreamOutlivesTimeouts: the websocket stream, behind the real
+// server, outlives the server's read and write timeouts (which guard plain
+// requests) and still delivers the next block.
+func TestServerStreamOutlivesTimeouts(t *testing.T) {
+	c := smallChain(t)
+	srv := startServer(t, c, Config{ReadHeaderTimeout: 200 * time.Millisecond, ReadTimeout: 300 * time.Millisecond,
+		WriteTimeout: 300 * time.Millisecond})
+	ws, resp, err := websocket.DefaultDialer.Dial("ws://"+srv.Addr()+"/v1/stream", nil)
+	if err != nil {
+		t.Fatalf("dial: %v (%v)", err, resp)
+	}
+	defer ws.Close()
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var hello struct {
+		Type string `json:"type"`
+	}
+	if err := ws.ReadJSON(&hello); err != nil || hello.Type != "hello" {
+		t.Fatalf("first message %+v, %v", hello, err)
+	}
+	time.Sleep(time.Second) // past every server timeout
+	c.Extend(1)
+	var msg struct {
+		Type   string `json:"type"`
+		Height int32  `json:"height"`
+	}
+	if err := ws.ReadJSON(&msg); err != nil {
+		t.Fatalf("after the server's timeouts: %v", err)
+	}
+	if msg.Type != "block_connected" || msg.Height != 121 {
+		t.Fatalf("got %+v, want block_connected at 121", msg)
+	}
+}
+
+// TestServerRecoversFromPanic: a handler bug answers 500 and is logged;
+// the server goes on serving.
+func TestServerRecoversFromPanic(t *testing.T) {
+	c := smallChain(t)
+	s, err := New(Config{Listen: "127.0.0.1:0"}, c.Views)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := s.wrap("test", http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("a bug") }))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("panicking handler: %d, want 500", rec.Code)
 	}
 }

@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -238,6 +241,7 @@ func TestLive(t *testing.T) {
 	// 8. Every running node's API, through btcd's own rpcclient, answers
 	// like btcd; then stop everything and compare the stores' MuHash.
 	checked, spent := ln.compareTxOuts(ctx, chain, orphaned, final)
+	ln.checkMetrics(ln.homes[0], len(chain))
 	for i, p := range ln.procs {
 		if err := p.stop(t, syscall.SIGTERM); err != nil {
 			t.Fatalf("node%d on SIGTERM: %v", i, err)
@@ -609,4 +613,39 @@ func (ln *liveNet) apiClient(home string) *rpcclient.Client {
 		ln.t.Fatalf("%s has no [rpc] listen address", home)
 	}
 	return btcRPCClient(ln.t, ac.RPC.Listen, "satnode", "unused")
+}
+
+// checkMetrics scrapes a running node's /metrics: the canonical tip is the
+// chain's, blocks were applied and timed, its peers are counted, and the
+// API's own requests (compareTxOuts' gettxout calls) are in the latency
+// histogram.
+func (ln *liveNet) checkMetrics(home string, tip int) {
+	t := ln.t
+	ac, err := node.LoadAppConfig(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + ac.RPC.Listen + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	text := string(body)
+	for _, want := range []string{
+		fmt.Sprintf(`satnode_btc_tip_height{tip="canonical"} %d`, tip),
+		`satnode_btc_block_apply_seconds_count{op="connect"}`,
+		`satnode_btc_txs_applied_total`,
+		`satnode_utxo_cache_lookups_total{result="hit"}`,
+		`satnode_peers{network="cometbft"}`,
+		`satnode_peers{network="libp2p"}`,
+		`satnode_rpc_request_duration_seconds_count{code="200",dialect="core",route="gettxout"}`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("%s/metrics lacks %s", ac.RPC.Listen, want)
+		}
+	}
+	if strings.Contains(text, `satnode_peers{network="cometbft"} 0`) {
+		t.Errorf("node's /metrics counts no CometBFT peers")
+	}
 }
