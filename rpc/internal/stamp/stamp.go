@@ -6,6 +6,7 @@ package stamp
 import (
 	"net/http"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/satnode/satnode/consensus/app"
 )
@@ -33,7 +34,31 @@ func Of(v *app.View) At {
 
 // Set writes the headers of v into h.
 func Set(h http.Header, v *app.View) {
-	h.Set(HeaderHeight, strconv.FormatInt(int64(v.Tip.Height), 10))
-	h.Set(HeaderHash, v.Tip.Hash.String())
-	h.Set(HeaderChainHeight, strconv.FormatInt(v.Height, 10))
+	f := formatted(v)
+	// The keys are already canonical, and net/http never changes a value
+	// slice it is given, so the formatted slices are shared by every
+	// answer of the view rather than built per request.
+	h[HeaderHeight] = f.height
+	h[HeaderHash] = f.hash
+	h[HeaderChainHeight] = f.chain
+}
+
+// headerValues are one view's header values, formatted once.
+type headerValues struct {
+	v                   *app.View
+	height, hash, chain []string
+}
+
+// last caches the values of the latest view asked for: at thousands of
+// answers a second nearly all read the same view.
+var last atomic.Pointer[headerValues]
+
+func formatted(v *app.View) *headerValues {
+	if f := last.Load(); f != nil && f.v == v {
+		return f
+	}
+	f := &headerValues{v: v, height: []string{strconv.FormatInt(int64(v.Tip.Height), 10)},
+		hash: []string{v.Tip.Hash.String()}, chain: []string{strconv.FormatInt(v.Height, 10)}}
+	last.Store(f)
+	return f
 }
