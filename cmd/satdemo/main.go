@@ -172,7 +172,7 @@ func run(ctx context.Context, o options) error {
 	say("%d satnode validator(s) started; node0's CometBFT RPC %s", len(infos), rpcAddr)
 	api := infos[0].APIAddr
 	say("node0's API http://%s — try: curl http://%s/v1/status | curl http://%s/blocks/tip/height | "+
-		"curl http://%s/metrics | btcctl -C /dev/null --notls -u x -P x -s %s getblockchaininfo", api, api, api, api, api)
+		"curl http://%s/metrics | bin/btcctl -C /dev/null --notls -u x -P x -s %s getblockchaininfo", api, api, api, api, api)
 
 	// The producer.
 	cfg := chaingen.DefaultConfig()
