@@ -6,19 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/btcsuite/btcd/rpcclient"
 
 	"github.com/btcsuite/btcd/blockchain"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -589,63 +584,5 @@ func (ln *liveNet) checkBodies(home string, i int, blocks []*wire.MsgBlock) {
 		if !bytes.Equal(raw, serialize(t, b)) {
 			t.Fatalf("node%d keeps a wrong body for %s", i, b.BlockHash())
 		}
-	}
-}
-
-// btcRPCClient is btcd's own JSON-RPC client, as a dapp would use it.
-func btcRPCClient(t *testing.T, addr, user, pass string) *rpcclient.Client {
-	t.Helper()
-	c, err := rpcclient.New(&rpcclient.ConnConfig{Host: addr, User: user, Pass: pass, HTTPPostMode: true, DisableTLS: true}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Shutdown)
-	return c
-}
-
-// apiClient is an rpcclient for the satnode API of the node at home.
-func (ln *liveNet) apiClient(home string) *rpcclient.Client {
-	ac, err := node.LoadAppConfig(home)
-	if err != nil {
-		ln.t.Fatal(err)
-	}
-	if ac.RPC.Listen == "" {
-		ln.t.Fatalf("%s has no [rpc] listen address", home)
-	}
-	return btcRPCClient(ln.t, ac.RPC.Listen, "satnode", "unused")
-}
-
-// checkMetrics scrapes a running node's /metrics: the canonical tip is the
-// chain's, blocks were applied and timed, its peers are counted, and the
-// API's own requests (compareTxOuts' gettxout calls) are in the latency
-// histogram.
-func (ln *liveNet) checkMetrics(home string, tip int) {
-	t := ln.t
-	ac, err := node.LoadAppConfig(home)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Get("http://" + ac.RPC.Listen + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	text := string(body)
-	for _, want := range []string{
-		fmt.Sprintf(`satnode_btc_tip_height{tip="canonical"} %d`, tip),
-		`satnode_btc_block_apply_seconds_count{op="connect"}`,
-		`satnode_btc_txs_applied_total`,
-		`satnode_utxo_cache_lookups_total{result="hit"}`,
-		`satnode_peers{network="cometbft"}`,
-		`satnode_peers{network="libp2p"}`,
-		`satnode_rpc_request_duration_seconds_count{code="200",dialect="core",route="gettxout"}`,
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("%s/metrics lacks %s", ac.RPC.Listen, want)
-		}
-	}
-	if strings.Contains(text, `satnode_peers{network="cometbft"} 0`) {
-		t.Errorf("node's /metrics counts no CometBFT peers")
 	}
 }
