@@ -223,7 +223,8 @@ func TestServerStampsAndMetrics(t *testing.T) {
 		}
 		text, _ = io.ReadAll(r.Body)
 		r.Body.Close()
-		if bytes.Contains(text, []byte(`satnode_btc_blocks_total{op="connect"} 2`)) {
+		// The apply histogram is the last metric the event updates.
+		if bytes.Contains(text, []byte(`satnode_btc_block_apply_seconds_count{op="connect"} 2`)) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
