@@ -11,6 +11,7 @@ import (
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/txscript"
+	"github.com/satnode/satnode/utxo/query"
 )
 
 // Output descriptors, as far as satnode needs them: the checksum (BIP 380,
@@ -190,22 +191,12 @@ type scriptInfo struct {
 	asm, desc, address, typ string
 }
 
-// describe computes scriptInfo once per script: the same asm, address and
-// type names as query.DescribeScript (the tests check that), plus the
-// descriptor.
+// describe computes scriptInfo once per script: query.DescribeScript's
+// asm, address and type, plus the descriptor.
 func describe(script []byte, net *chaincfg.Params) scriptInfo {
-	asm, err := txscript.DisasmString(script)
-	if err != nil {
-		asm = "[error]"
-	}
-	class, addrs, _, _ := txscript.ExtractPkScriptAddrs(script, net)
-	info := scriptInfo{asm: asm, typ: class.String()}
-	// Core shows no address for bare public keys and multisig.
-	if len(addrs) == 1 && class != txscript.PubKeyTy && class != txscript.MultiSigTy {
-		info.address = addrs[0].EncodeAddress()
-	}
-	info.desc = withChecksum(inferDescriptor(script, class, info.address))
-	return info
+	spk := query.DescribeScript(script, net)
+	return scriptInfo{asm: spk.Asm, typ: spk.Type, address: spk.Address,
+		desc: withChecksum(inferDescriptor(script, txscript.GetScriptClass(script), spk.Address))}
 }
 
 // inferDescriptor is Core's InferDescriptor with no keys or scripts known
