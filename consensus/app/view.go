@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 	"sync"
@@ -54,7 +55,9 @@ type View struct {
 	Endorsed BlockRef
 	// Pending are the headers above the finalized base with their
 	// endorsement progress, by height then hash.
-	Pending       []PendingBlock
+	Pending []PendingBlock
+	// Unendorsed counts the pending blocks (PendingPage) not yet endorsed.
+	Unendorsed    int
 	Validators    []staking.Validator
 	Powers        map[tx.Address]int64
 	Synchronizers []staking.Synchronizer
@@ -79,6 +82,33 @@ type PendingBlock struct {
 	// Canonical: on the chain of Tip (its block is applied).
 	Canonical bool
 	Paid      bool
+}
+
+// PendingPage lists pending blocks, the headers above the finalized base
+// whose block is not applied (not on Tip's chain), in (height, hash) order:
+// at most limit of them after the cursor (nil: from the first), and the
+// cursor of the next page (nil after the last). Blocks already applied are
+// finished and never listed, so the cost of a page does not grow with the
+// chain's history.
+func (v *View) PendingPage(after *BlockRef, limit int) ([]PendingBlock, *BlockRef, error) {
+	if limit < 1 {
+		limit = 1
+	}
+	var out []PendingBlock
+	for _, p := range v.Pending {
+		if p.Canonical {
+			continue
+		}
+		if after != nil && (p.Height < after.Height || p.Height == after.Height && bytes.Compare(p.Hash[:], after.Hash[:]) <= 0) {
+			continue
+		}
+		if len(out) == limit {
+			last := out[len(out)-1].BlockRef
+			return out, &last, nil
+		}
+		out = append(out, p)
+	}
+	return out, nil, nil
 }
 
 // Release gives the view back; the caller must not use it afterwards.
@@ -276,6 +306,9 @@ func (a *App) publishView(blockTime time.Time) error {
 		}
 		p.Canonical = r.height <= tip.Height() && tip.Ancestor(r.height).Hash() == r.hash
 		v.Pending = append(v.Pending, p)
+		if !p.Canonical && !p.Endorsed {
+			v.Unendorsed++
+		}
 	}
 	var ev *Event
 	if len(a.changes) > 0 {
