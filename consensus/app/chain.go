@@ -220,7 +220,7 @@ func (a *App) finalize() error {
 	if h <= a.tree.Base().Height() {
 		return nil
 	}
-	if err := a.tree.SetBase(tip.Ancestor(h)); err != nil {
+	if _, err := a.tree.SetBase(tip.Ancestor(h)); err != nil {
 		return fmt.Errorf("%w: finalize %d: %v", ErrHalt, h, err)
 	}
 	for _, r := range a.recs.sorted() {

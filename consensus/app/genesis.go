@@ -16,6 +16,10 @@ import (
 	"github.com/satnode/satnode/utxo"
 )
 
+// maxAttendanceWindow bounds attendance_window: records stay open that
+// many satnode blocks after their block becomes canonical.
+const maxAttendanceWindow = 1000
+
 // ErrGenesis wraps every problem with the genesis app_state.
 var ErrGenesis = errors.New("app: invalid genesis app_state")
 
@@ -64,6 +68,31 @@ type Params struct {
 	// satnode block during catch-up (at least one block is always
 	// applied). Default 16 MiB.
 	MaxBTCBytesPerBlock int64 `json:"max_btc_bytes_per_block"`
+	// MaxHeadersAhead bounds the header tree: a header more than this many
+	// heights above the canonical tip (the UTXO set's) is refused, so a
+	// flood of junk headers, free on min-difficulty networks, cannot grow
+	// the state without end. Default 10,000 (about ten weeks of mainnet).
+	MaxHeadersAhead int32 `json:"max_headers_ahead"`
+	// MaxHeadersPerBlock bounds the headers all SubmitHeaders of one
+	// satnode block may add together; the rest of a batch is refused and
+	// submitted again later. Default 4,000.
+	MaxHeadersPerBlock int32 `json:"max_headers_per_block"`
+	// AttendanceWindow is how many satnode blocks after a Bitcoin block
+	// becomes canonical its endorsements are still taken: attendance and
+	// rewards are settled when the window closes, so a validator one
+	// block late is late (paid late_reward_bps of its share), not absent.
+	// Default 10.
+	AttendanceWindow int64 `json:"attendance_window"`
+	// FeeBase and FeePerByte are the fee schedule: every transaction pays
+	// fee_base + fee_per_byte × its size in bytes, in base units, from
+	// its signer's balance, before it executes. Defaults 1,000 and 10.
+	FeeBase    uint64 `json:"fee_base"`
+	FeePerByte uint64 `json:"fee_per_byte"`
+	// MaxOtherTxBytes caps the bytes of transactions other than
+	// SubmitHeaders and Endorse in one satnode block, which proposals put
+	// first: transfers and staking cannot crowd out the roles. Default
+	// 1 MiB.
+	MaxOtherTxBytes int64 `json:"max_other_tx_bytes"`
 
 	MaxValidators          uint32   `json:"max_validators"`
 	UnbondingPeriod        Duration `json:"unbonding_period"`
@@ -75,9 +104,11 @@ type Params struct {
 	SynchronizerShareBps   uint16   `json:"synchronizer_share_bps"`
 	DoubleSignSlashBps     uint16   `json:"double_sign_slash_bps"`
 	DoubleSignJailDuration Duration `json:"double_sign_jail_duration"`
+	DowntimeWindow         uint32   `json:"downtime_window"`
 	DowntimeMaxMissed      uint32   `json:"downtime_max_missed"`
 	DowntimeJailDuration   Duration `json:"downtime_jail_duration"`
 	DowntimeSlashBps       uint16   `json:"downtime_slash_bps"`
+	LateRewardBps          uint16   `json:"late_reward_bps"`
 }
 
 // DefaultParams are the parameters `satnode init` writes.
@@ -85,6 +116,12 @@ func DefaultParams() Params {
 	return Params{
 		FinalityDepth:          100,
 		MaxBTCBytesPerBlock:    16 << 20,
+		MaxHeadersAhead:        10_000,
+		MaxHeadersPerBlock:     4_000,
+		AttendanceWindow:       10,
+		FeeBase:                1_000,
+		FeePerByte:             10,
+		MaxOtherTxBytes:        1 << 20,
 		MaxValidators:          100,
 		UnbondingPeriod:        Duration(21 * 24 * time.Hour),
 		MinSelfStake:           1_000_000,
@@ -95,9 +132,11 @@ func DefaultParams() Params {
 		SynchronizerShareBps:   2_000,
 		DoubleSignSlashBps:     500,
 		DoubleSignJailDuration: Duration(7 * 24 * time.Hour),
+		DowntimeWindow:         1_000,
 		DowntimeMaxMissed:      500,
 		DowntimeJailDuration:   Duration(10 * time.Minute),
 		DowntimeSlashBps:       1,
+		LateRewardBps:          5_000,
 	}
 }
 
@@ -185,6 +224,15 @@ func (g *Genesis) resolve() (*resolved, error) {
 	if p.MaxBTCBytesPerBlock < 1 {
 		return nil, bad("params.max_btc_bytes_per_block must be positive")
 	}
+	if p.MaxHeadersAhead < 1 || p.MaxHeadersPerBlock < 1 {
+		return nil, bad("params.max_headers_ahead and params.max_headers_per_block must be positive")
+	}
+	if p.AttendanceWindow < 1 || p.AttendanceWindow > maxAttendanceWindow {
+		return nil, bad("params.attendance_window %d not in 1..%d", p.AttendanceWindow, maxAttendanceWindow)
+	}
+	if p.MaxOtherTxBytes < 1 {
+		return nil, bad("params.max_other_tx_bytes must be positive")
+	}
 	if g.Start.Height < 0 {
 		return nil, bad("start.height %d is negative", g.Start.Height)
 	}
@@ -220,7 +268,7 @@ func (g *Genesis) resolve() (*resolved, error) {
 		MinSelfStake: p.MinSelfStake, MinSynchronizerBond: p.MinSynchronizerBond, PowerReduction: p.PowerReduction,
 		InitialReward: p.InitialReward, HalvingInterval: p.HalvingInterval, SynchronizerShareBps: p.SynchronizerShareBps,
 		DoubleSignSlashBps: p.DoubleSignSlashBps, DoubleSignJailDuration: time.Duration(p.DoubleSignJailDuration),
-		DowntimeMaxMissed: p.DowntimeMaxMissed, DowntimeJailDuration: time.Duration(p.DowntimeJailDuration),
+		DowntimeWindow: p.DowntimeWindow, DowntimeMaxMissed: p.DowntimeMaxMissed, LateRewardBps: p.LateRewardBps, DowntimeJailDuration: time.Duration(p.DowntimeJailDuration),
 		DowntimeSlashBps: p.DowntimeSlashBps,
 	}}
 	addr := func(what, s string) (tx.Address, error) {

@@ -135,10 +135,10 @@ func TestSetBase(t *testing.T) {
 	hdrs := mainnetHeaders(t)
 	reorg := reorgHeaders(t)
 	tr, n := forkTree(t)
-	if err := tr.SetBase(n["5A"].Ancestor(-3)); !errors.Is(err, ErrNotInTree) {
+	if _, err := tr.SetBase(n["5A"].Ancestor(-3)); !errors.Is(err, ErrNotInTree) {
 		t.Fatalf("SetBase(nil): %v", err)
 	}
-	if err := tr.SetBase(n["1"]); err != nil {
+	if _, err := tr.SetBase(n["1"]); err != nil {
 		t.Fatal(err)
 	}
 	if got := names(n, tr.Tips()); len(got) != 1 || got[0] != "4" {
@@ -155,13 +155,13 @@ func TestSetBase(t *testing.T) {
 	if tr.BestChain(nil) != n["4"] {
 		t.Fatal("best chain after SetBase")
 	}
-	if err := tr.SetBase(n["4'"]); !errors.Is(err, ErrNotInTree) {
+	if _, err := tr.SetBase(n["4'"]); !errors.Is(err, ErrNotInTree) {
 		t.Fatalf("SetBase on a pruned node: %v", err)
 	}
-	if err := tr.SetBase(n["0"]); !errors.Is(err, ErrBaseBackwards) {
+	if _, err := tr.SetBase(n["0"]); !errors.Is(err, ErrBaseBackwards) {
 		t.Fatalf("SetBase below the base: %v", err)
 	}
-	if err := tr.SetBase(n["1"]); err != nil {
+	if _, err := tr.SetBase(n["1"]); err != nil {
 		t.Fatalf("SetBase to itself: %v", err)
 	}
 	b1, b2 := reorg["1'"], reorg["2'"]
@@ -176,7 +176,7 @@ func TestSetBase(t *testing.T) {
 		mustAdd(t, tr, &hdrs[i])
 	}
 	for _, h := range []int32{20, 2016, 2020, 2030, 2900} {
-		if err := tr.SetBase(tr.BestChain(nil).Ancestor(h)); err != nil {
+		if _, err := tr.SetBase(tr.BestChain(nil).Ancestor(h)); err != nil {
 			t.Fatal(err)
 		}
 		if tr.Bottom().Height() != RequiredBottom(tr.Params(), h) || tr.Bottom().Parent() != nil ||

@@ -63,6 +63,12 @@ func (t *Tree) BestChain(ok func(*Node) bool) *Node {
 	return best
 }
 
+// BestHeader returns BestChain(nil), the node with the most cumulative work
+// above the base (ties to the one seen first), or the base when nothing is
+// above it. It is kept up to date as headers are added, so it costs nothing;
+// only a SetBase that prunes it walks the tree to find the next one.
+func (t *Tree) BestHeader() *Node { return t.best }
+
 // ForkPoint returns the last common ancestor of a and b (a itself if it is
 // an ancestor of b), or nil if they share none in the tree.
 func (t *Tree) ForkPoint(a, b *Node) *Node {
@@ -89,29 +95,45 @@ func (t *Tree) ForkPoint(a, b *Node) *Node {
 // ancestry down to RequiredBottom(n.Height()), which later headers still
 // need; nodes below that are dropped too. The pruned nodes' keys are deleted
 // by the next WriteChanges. Moving the base to itself does nothing.
-func (t *Tree) SetBase(n *Node) error {
+//
+// It returns the pruned nodes that were above the old base (height greater
+// than the old base's), in (height, hash) order: the headers that were
+// candidates for the best chain and are gone, so that a caller keeping
+// records per candidate can drop exactly those without scanning the rest.
+// That is the branches that do not descend from n and, when n is far enough
+// above the old base, the finalized headers between the old base and the new
+// bottom. The old base and its ancestry below it are never returned, even
+// when they are dropped, and neither are the finalized headers that stay (n
+// and its ancestors from the new bottom up, walked with Parent). Pruned
+// nodes keep their Hash, Height, Seq and Work; nothing else of them is
+// meaningful.
+func (t *Tree) SetBase(n *Node) ([]*Node, error) {
 	if n == nil || n.pruned || t.index[n.hash] != n {
-		return ErrNotInTree
+		return nil, ErrNotInTree
 	}
 	if n.height < t.base.height {
-		return fmt.Errorf("%w: node at %d, base at %d", ErrBaseBackwards, n.height, t.base.height)
+		return nil, fmt.Errorf("%w: node at %d, base at %d", ErrBaseBackwards, n.height, t.base.height)
 	}
 	if n == t.base {
-		return nil
+		return nil, nil
 	}
 	// Nodes at or above the base's height all descend from the base, so n
 	// does; its path down to the bottom is the spine that survives, up to
 	// newBottom.
 	newBottom := n.Ancestor(RequiredBottom(t.params, n.height))
 	if newBottom == nil || newBottom.height < t.bottom.height {
-		return fmt.Errorf("%w: ancestry of the new base is missing", ErrInternal)
+		return nil, fmt.Errorf("%w: ancestry of the new base is missing", ErrInternal)
 	}
+	// Below the old base the spine has no branches, so every branch pruned
+	// is above it; only the spine's own dropped nodes need the height test.
+	oldBase := t.base.height
+	var gone []*Node
 	child := n
 	for p := n.parent; p != nil; {
 		next := p.parent // drop clears it
 		for _, c := range p.children {
 			if c != child {
-				t.pruneSubtree(c)
+				gone = t.pruneSubtree(c, gone)
 			}
 		}
 		if len(p.children) != 1 {
@@ -121,6 +143,9 @@ func (t *Tree) SetBase(n *Node) error {
 		}
 		if p.height < newBottom.height {
 			t.drop(p)
+			if p.height > oldBase {
+				gone = append(gone, p)
+			}
 		}
 		child, p = p, next
 	}
@@ -135,25 +160,34 @@ func (t *Tree) SetBase(n *Node) error {
 	if t.cp != nil && t.cp.pruned {
 		t.cp = t.findCheckpoint()
 	}
+	// The best node survives unless it was on a pruned branch (it is never a
+	// strict ancestor of n: n has more work); then the walk finds the next.
+	if t.best.pruned {
+		t.best = t.BestChain(nil)
+	}
 	t.metaDirty = true
-	return nil
+	slices.SortFunc(gone, compareHeightHash)
+	return gone, nil
 }
 
-// pruneSubtree drops c and all its descendants.
-func (t *Tree) pruneSubtree(c *Node) {
+// pruneSubtree drops c and all its descendants, appending them to gone.
+func (t *Tree) pruneSubtree(c *Node, gone []*Node) []*Node {
 	stack := []*Node{c}
 	for len(stack) > 0 {
 		n := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		stack = append(stack, n.children...)
 		t.drop(n)
+		gone = append(gone, n)
 	}
+	return gone
 }
 
 // drop removes one node from the index and records its key for deletion if
 // it was ever written.
 func (t *Tree) drop(n *Node) {
 	delete(t.index, n.hash)
+	t.root.remove(n)
 	delete(t.tips, n)
 	n.pruned = true
 	if n.saved {

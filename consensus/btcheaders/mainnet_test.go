@@ -191,10 +191,10 @@ func TestMainnetCheckpoint(t *testing.T) {
 	for i := 11112; i <= 12300; i++ {
 		mustAdd(t, tr, &hdrs[i])
 	}
-	if err := tr.SetBase(tr.BestChain(nil).Ancestor(11200)); err != nil || tr.cp == nil {
+	if _, err := tr.SetBase(tr.BestChain(nil).Ancestor(11200)); err != nil || tr.cp == nil {
 		t.Fatalf("SetBase(11200): %v, checkpoint %v", err, tr.cp)
 	}
-	if err := tr.SetBase(tr.BestChain(nil).Ancestor(12200)); err != nil || tr.cp != nil {
+	if _, err := tr.SetBase(tr.BestChain(nil).Ancestor(12200)); err != nil || tr.cp != nil {
 		t.Fatalf("SetBase(12200): %v, checkpoint %v", err, tr.cp)
 	}
 	s := memstore.New()

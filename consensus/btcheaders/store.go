@@ -2,7 +2,6 @@ package btcheaders
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -24,7 +23,6 @@ const (
 	nodeValueLen = headerLen + 8          // header ‖ u64be(seq)
 	metaValueLen = 4 + 4 + 32 + 32 + 8    // net ‖ base height ‖ base hash ‖ bottom work ‖ next seq
 	nodeKeyBody  = 4 + chainhash.HashSize // u32be(height) ‖ hash
-	rootDomain   = "satnode/btcheaders/root/v1"
 )
 
 func (t *Tree) metaKey() []byte {
@@ -142,26 +140,6 @@ func (t *Tree) Nodes() []*Node {
 	return out
 }
 
-// Root returns a digest of the tree's contents: sha256 over a domain string,
-// the meta record, and each node's key body and value in (height, hash)
-// order, as stored (doc.go). Two trees have the same Root exactly when Load
-// would rebuild them identically. It costs a sort and a hash of ~130 bytes
-// per node.
-func (t *Tree) Root() [32]byte {
-	h := sha256.New()
-	h.Write([]byte(rootDomain))
-	h.Write(t.metaValue())
-	buf := make([]byte, 0, nodeKeyBody+nodeValueLen)
-	for _, n := range t.Nodes() {
-		buf = appendNodeKeyBody(buf[:0], n)
-		buf = appendNodeValue(buf, n)
-		h.Write(buf)
-	}
-	var out [32]byte
-	h.Sum(out[:0])
-	return out
-}
-
 // Load rebuilds a tree that WriteChanges stored under prefix: the same
 // nodes, sequence numbers, base, tips and best chains. It checks that every
 // header hashes to its key and links to a parent one height below, and the
@@ -208,6 +186,7 @@ func Load(r utxo.KVReader, params *chaincfg.Params, prefix []byte) (*Tree, error
 		return nil, err
 	}
 	t.cp = t.findCheckpoint()
+	t.best = t.BestChain(nil)
 	return t, nil
 }
 
@@ -258,6 +237,7 @@ func (t *Tree) loadNodes(r utxo.KVReader, bottomWork [32]byte) error {
 			parent.children = append(parent.children, n)
 		}
 		t.index[hash] = n
+		t.root.add(n)
 	}
 	if err := it.Err(); err != nil {
 		return fmt.Errorf("btcheaders: reading nodes: %w", err)

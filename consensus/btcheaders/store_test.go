@@ -49,7 +49,7 @@ func randomOps(t testing.TB, seed uint64, n int) ([]op, *Tree) {
 			if b == nil || b.Height() < tr.Base().Height() {
 				continue
 			}
-			if err := tr.SetBase(b); err != nil {
+			if _, err := tr.SetBase(b); err != nil {
 				t.Fatal(err)
 			}
 			ops = append(ops, op{base: b})
@@ -88,7 +88,7 @@ func replay(t testing.TB, ops []op, every func(i int) bool, save func(*Tree)) *T
 			if !ok {
 				t.Fatalf("op %d: base %s missing", i, o.base.Hash())
 			}
-			if err := tr.SetBase(n); err != nil {
+			if _, err := tr.SetBase(n); err != nil {
 				t.Fatal(err)
 			}
 		}

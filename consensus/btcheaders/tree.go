@@ -27,8 +27,11 @@ type Tree struct {
 	bottom *Node // lowest node kept: base's ancestor at RequiredBottom
 	// tips holds the leaves. It is a map for O(1) updates; Tips sorts it,
 	// so its order never leaks.
-	tips    map[*Node]struct{}
-	cp      *Node // highest checkpoint node in the tree, nil if none
+	tips map[*Node]struct{}
+	cp   *Node // highest checkpoint node in the tree, nil if none
+	// best is BestChain(nil), kept up to date so that the state machine can
+	// ask for it every block without a walk of the tree.
+	best    *Node
 	nextSeq uint64
 
 	blocksPerRetarget int32
@@ -39,6 +42,10 @@ type Tree struct {
 	added     []*Node
 	deleted   [][]byte
 	metaDirty bool
+
+	// root keeps Root's bucket hashes up to date; every node in index is in
+	// it.
+	root rootState
 }
 
 // StartPoint is where a tree starts: its base, and the ancestry the
@@ -128,7 +135,7 @@ func newTree(params *chaincfg.Params, prefix []byte) (*Tree, error) {
 		return nil, fmt.Errorf("%w: empty key prefix", ErrBadParams)
 	}
 	span := int64(params.TargetTimespan / time.Second)
-	return &Tree{
+	t := &Tree{
 		params:            params,
 		prefix:            bytes.Clone(prefix),
 		index:             make(map[chainhash.Hash]*Node),
@@ -136,7 +143,9 @@ func newTree(params *chaincfg.Params, prefix []byte) (*Tree, error) {
 		blocksPerRetarget: bpr,
 		minTimespan:       span / params.RetargetAdjustmentFactor,
 		maxTimespan:       span * params.RetargetAdjustmentFactor,
-	}, nil
+	}
+	t.root.init()
+	return t, nil
 }
 
 // New returns a tree rooted at start, for the network of params, that will
@@ -184,12 +193,14 @@ func New(params *chaincfg.Params, start StartPoint, prefix []byte) (*Tree, error
 		n.seq = t.nextSeq
 		t.nextSeq++
 		t.index[n.hash] = n
+		t.root.add(n)
 		t.added = append(t.added, n)
 	}
 	t.bottom = nodes[0]
 	p := hdrs[len(hdrs)-need].PrevBlock
 	t.bottom.prev = &p
 	t.base = nodes[len(nodes)-1]
+	t.best = t.base // the only node at or above the base
 	t.tips[t.base] = struct{}{}
 	t.cp = t.findCheckpoint()
 	t.metaDirty = true
@@ -312,6 +323,10 @@ func (t *Tree) Add(h *wire.BlockHeader, now time.Time) (*Node, error) {
 	t.nextSeq++
 	parent.children = append(parent.children, n)
 	t.index[hash] = n
+	t.root.add(n)
+	if better(n, t.best) {
+		t.best = n
+	}
 	delete(t.tips, parent)
 	t.tips[n] = struct{}{}
 	// A header at a checkpoint height got here only by matching it.

@@ -27,7 +27,7 @@ const (
 	accountValueLen      = 16
 	delegationValueLen   = 40
 	globalValueLen       = 16
-	paramsValueLen       = 74
+	paramsValueLen       = 80
 	powerValueLen        = 8
 	synchronizerValueLen = 40
 	unbondingValueLen    = 8
@@ -246,7 +246,9 @@ func encodeParams(p Params) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(p.DoubleSignJailDuration))
 	b = binary.BigEndian.AppendUint32(b, p.DowntimeMaxMissed)
 	b = binary.BigEndian.AppendUint64(b, uint64(p.DowntimeJailDuration))
-	return binary.BigEndian.AppendUint16(b, p.DowntimeSlashBps)
+	b = binary.BigEndian.AppendUint16(b, p.DowntimeSlashBps)
+	b = binary.BigEndian.AppendUint32(b, p.DowntimeWindow)
+	return binary.BigEndian.AppendUint16(b, p.LateRewardBps)
 }
 
 func decodeParams(v []byte) (Params, error) {
@@ -265,6 +267,8 @@ func decodeParams(v []byte) (Params, error) {
 		DowntimeMaxMissed:      r.u32(),
 		DowntimeJailDuration:   time.Duration(r.i64()),
 		DowntimeSlashBps:       r.u16(),
+		DowntimeWindow:         r.u32(),
+		LateRewardBps:          r.u16(),
 	}
 	if !r.done() {
 		return Params{}, corruptf("params value of %d bytes, want %d", len(v), paramsValueLen)

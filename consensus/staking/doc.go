@@ -99,7 +99,7 @@
 //
 //	tag  record        key body                                value
 //	'a'  account       address (32)                            balance (8) ‖ nonce (8)
-//	'c'  params        —                                       74 bytes, below
+//	'c'  params        —                                       80 bytes, below
 //	'd'  delegation    delegator (32) ‖ operator (32)          shares (8, > 0) ‖ last ratio (32)
 //	'g'  global        —                                       supply (8) ‖ community pool (8)
 //	'p'  power         consensus key (32)                      power last sent to CometBFT (8, > 0)
@@ -131,7 +131,7 @@
 // initial_reward (8) ‖ halving_interval (4) ‖ synchronizer_share_bps (2) ‖
 // double_sign_slash_bps (2) ‖ double_sign_jail_duration ns (8) ‖
 // downtime_max_missed (4) ‖ downtime_jail_duration ns (8) ‖
-// downtime_slash_bps (2).
+// downtime_slash_bps (2) ‖ downtime_window (4) ‖ late_reward_bps (2).
 //
 // Worked example, prefix 'S': the account of key 0x01 × 32 with balance
 // 100,000,000 and last nonce 3 is

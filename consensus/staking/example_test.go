@@ -27,7 +27,7 @@ func Example() {
 		Params: staking.Params{MaxValidators: 10, UnbondingPeriod: 21 * 24 * time.Hour,
 			MinSelfStake: 1_000_000, MinSynchronizerBond: 1_000_000, PowerReduction: 1_000_000,
 			InitialReward: 50_000_000, HalvingInterval: 210_000, SynchronizerShareBps: 1000,
-			DoubleSignSlashBps: 500, DoubleSignJailDuration: 24 * time.Hour, DowntimeMaxMissed: 50,
+			DoubleSignSlashBps: 500, DoubleSignJailDuration: 24 * time.Hour, DowntimeWindow: 100, DowntimeMaxMissed: 50,
 			DowntimeJailDuration: time.Hour},
 		Accounts: []staking.GenesisAccount{{Address: addr(9), Balance: 10_000_000}},
 		Validators: []staking.GenesisValidator{

@@ -115,6 +115,10 @@ func InitGenesis(g Genesis, prefix byte) (*State, error) {
 		s.synchronizers[gy.Address] = &synchronizer{bond: gy.Bond, payout: gy.Payout}
 		s.rec.touch(synchronizerKey(gy.Address))
 	}
+	if max, _ := g.Params.MaxMinted(); !fits(supply, max) {
+		return nil, genesisf("the genesis supply %d plus all the reward schedule can mint (%d) exceeds 2^64-1: "+
+			"lower initial_reward or halving_interval", supply, max)
+	}
 	s.rec.touch(paramsKey())
 	s.setSupply(supply, 0)
 	if err := s.CheckInvariants(); err != nil {
@@ -122,3 +126,5 @@ func InitGenesis(g Genesis, prefix byte) (*State, error) {
 	}
 	return s, nil
 }
+
+func fits(a, b uint64) bool { _, ok := add64(a, b); return ok }

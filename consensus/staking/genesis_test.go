@@ -23,7 +23,10 @@ func TestParamsValidate(t *testing.T) {
 		"sync share 10001":        func(p *Params) { p.SynchronizerShareBps = 10001 },
 		"double sign 100%":        func(p *Params) { p.DoubleSignSlashBps = 10000 },
 		"double sign jail < 0":    func(p *Params) { p.DoubleSignJailDuration = -1 },
-		"max missed 0":            func(p *Params) { p.DowntimeMaxMissed = 0 },
+		"window 0":                func(p *Params) { p.DowntimeWindow = 0 },
+		"max missed = window":     func(p *Params) { p.DowntimeMaxMissed = p.DowntimeWindow },
+		"late share 10001":        func(p *Params) { p.LateRewardBps = 10001 },
+		"reward overflows":        func(p *Params) { p.InitialReward, p.HalvingInterval = 1<<62, 1<<20 },
 		"downtime jail < 0":       func(p *Params) { p.DowntimeJailDuration = -1 },
 		"downtime 100%":           func(p *Params) { p.DowntimeSlashBps = 10000 },
 	} {

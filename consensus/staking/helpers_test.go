@@ -42,9 +42,11 @@ func testParams() Params {
 		SynchronizerShareBps:   1000,
 		DoubleSignSlashBps:     500,
 		DoubleSignJailDuration: time.Hour,
-		DowntimeMaxMissed:      3,
+		DowntimeWindow:         6,
+		DowntimeMaxMissed:      2,
 		DowntimeJailDuration:   10 * time.Minute,
 		DowntimeSlashBps:       100,
+		LateRewardBps:          5000,
 	}
 }
 

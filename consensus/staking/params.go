@@ -1,6 +1,7 @@
 package staking
 
 import (
+	"math/bits"
 	"time"
 )
 
@@ -34,8 +35,12 @@ type Params struct {
 	DoubleSignSlashBps uint16
 	// DoubleSignJailDuration is how long a double signer stays jailed (≥ 0).
 	DoubleSignJailDuration time.Duration
-	// DowntimeMaxMissed is the number of consecutive missed endorsements
-	// that jails a validator (> 0).
+	// DowntimeWindow is the number of attendance rounds (canonical Bitcoin
+	// blocks) over which missed endorsements are counted, like x/slashing's
+	// signed-blocks window (1..MaxDowntimeWindow).
+	DowntimeWindow uint32
+	// DowntimeMaxMissed: a validator that missed more than this many of
+	// the last DowntimeWindow rounds is jailed (< DowntimeWindow).
 	DowntimeMaxMissed uint32
 	// DowntimeJailDuration is how long a validator jailed for downtime stays
 	// jailed (≥ 0).
@@ -43,6 +48,11 @@ type Params struct {
 	// DowntimeSlashBps is the fraction of stake burned for downtime, in
 	// basis points (< 10000, may be 0).
 	DowntimeSlashBps uint16
+	// LateRewardBps is the part of its on-time share a late endorser is
+	// paid, in basis points (≤ 10000): an endorsement made after the block
+	// became canonical but within the attendance window. The rest goes to
+	// the community pool.
+	LateRewardBps uint16
 }
 
 const (
@@ -53,6 +63,9 @@ const (
 	// limit (MaxTotalVotingPower = 2^63/8 = 2^60) whatever the supply:
 	// (2^64 − 1) / 16 < 2^60.
 	MinPowerReduction = 16
+	// MaxDowntimeWindow bounds DowntimeWindow, and so each validator's
+	// attendance bitmap (window / 8 bytes).
+	MaxDowntimeWindow = 1 << 16
 )
 
 // Validate checks every range documented on the fields. Slash fractions
@@ -79,12 +92,19 @@ func (p Params) Validate() error {
 		return paramsf("double_sign_slash_bps %d not below %d", p.DoubleSignSlashBps, bpsDenominator)
 	case p.DoubleSignJailDuration < 0:
 		return paramsf("double_sign_jail_duration %v is negative", p.DoubleSignJailDuration)
-	case p.DowntimeMaxMissed == 0:
-		return paramsf("downtime_max_missed must be positive")
+	case p.DowntimeWindow == 0 || p.DowntimeWindow > MaxDowntimeWindow:
+		return paramsf("downtime_window %d not in 1..%d", p.DowntimeWindow, MaxDowntimeWindow)
+	case p.DowntimeMaxMissed >= p.DowntimeWindow:
+		return paramsf("downtime_max_missed %d not below downtime_window %d", p.DowntimeMaxMissed, p.DowntimeWindow)
 	case p.DowntimeJailDuration < 0:
 		return paramsf("downtime_jail_duration %v is negative", p.DowntimeJailDuration)
 	case p.DowntimeSlashBps >= bpsDenominator:
 		return paramsf("downtime_slash_bps %d not below %d", p.DowntimeSlashBps, bpsDenominator)
+	case !p.mintFits():
+		return paramsf("the reward schedule (initial_reward %d, halving_interval %d) can mint more than 2^64-1",
+			p.InitialReward, p.HalvingInterval)
+	case p.LateRewardBps > bpsDenominator:
+		return paramsf("late_reward_bps %d above %d", p.LateRewardBps, bpsDenominator)
 	}
 	return nil
 }
@@ -103,3 +123,25 @@ func (p Params) RewardAt(btcHeight int32) uint64 {
 	}
 	return p.InitialReward >> halvings
 }
+
+// MaxMinted returns the most the reward schedule can ever mint: each of
+// the 64 reward eras (the reward halves between them, and is zero after)
+// lasts HalvingInterval Bitcoin blocks, so the sum is HalvingInterval ×
+// Σ InitialReward >> k. Slashing and fees only lower the supply, so a
+// genesis supply plus MaxMinted that fits in 64 bits proves that minting
+// can never overflow and halt the chain. ok is false if the sum itself
+// does not fit.
+func (p Params) MaxMinted() (total uint64, ok bool) {
+	for k := uint(0); k < 64; k++ {
+		hi, era := bits.Mul64(p.InitialReward>>k, uint64(p.HalvingInterval))
+		if hi != 0 {
+			return 0, false
+		}
+		if total, ok = add64(total, era); !ok {
+			return 0, false
+		}
+	}
+	return total, true
+}
+
+func (p Params) mintFits() bool { _, ok := p.MaxMinted(); return ok }
