@@ -128,6 +128,10 @@ type RPCConfig struct {
 	MaxUTXOs  int  `toml:"max_utxos"`
 	MaxPage   int  `toml:"max_page"`
 	MaxConns  int  `toml:"max_conns"`
+	// MaxBatch caps the calls of one JSON-RPC batch; MaxReplyKB one
+	// JSON-RPC reply, counted while it is built (rpc.Config).
+	MaxBatch   int `toml:"max_batch"`
+	MaxReplyKB int `toml:"max_reply_kb"`
 }
 
 // RPCCookieFile is where [rpc] cookie = true writes the cookie.
@@ -144,7 +148,7 @@ func DefaultAppConfig() AppConfig {
 		Synchronizer: SynchronizerConfig{Key: KeySynchronizer, Batch: 2000, PollMS: 200},
 		Endorser:     EndorserConfig{Key: KeyEndorser},
 		P2P:          P2PConfig{Listen: []string{}, Bootstrap: []string{}, MaxBodyMB: 8},
-		RPC:          RPCConfig{Listen: DefaultRPCListen, MaxBodyKB: 1024, MaxUTXOs: 1000, MaxPage: 1000, MaxConns: 1024}}
+		RPC:          RPCConfig{Listen: DefaultRPCListen, MaxBodyKB: 1024, MaxUTXOs: 1000, MaxPage: 1000, MaxConns: 1024, MaxBatch: 1000, MaxReplyKB: 16 << 10}}
 }
 
 // maxCacheMB bounds cache_mb: a typo with extra digits should fail at
@@ -229,7 +233,10 @@ func (r RPCConfig) validate() error {
 		name      string
 		v, lo, hi int
 	}{{"max_body_kb", r.MaxBodyKB, 1, 1 << 20}, {"max_utxos", r.MaxUTXOs, 1, 10_000_000},
-		{"max_page", r.MaxPage, 1, 100_000}, {"max_conns", r.MaxConns, 1, 1 << 20}} {
+		{"max_page", r.MaxPage, 1, 100_000}, {"max_conns", r.MaxConns, 1, 1 << 20},
+		// A reply cap under 64 KiB would refuse ordinary answers; over
+		// 1 GiB it no longer protects the process.
+		{"max_batch", r.MaxBatch, 1, 100_000}, {"max_reply_kb", r.MaxReplyKB, 64, 1 << 20}} {
 		if f.v < f.lo || f.v > f.hi {
 			return fmt.Errorf("%w: rpc.%s = %d, want %d..%d", ErrConfig, f.name, f.v, f.lo, f.hi)
 		}
@@ -406,6 +413,15 @@ max_utxos = {{.RPC.MaxUTXOs}}
 max_page = {{.RPC.MaxPage}}
 # Most simultaneous connections; more wait to be accepted.
 max_conns = {{.RPC.MaxConns}}
+# Most calls in one JSON-RPC batch (1..100000); a longer batch is refused
+# whole with error -32600 naming max_batch.
+max_batch = {{.RPC.MaxBatch}}
+# Largest JSON-RPC reply, single call or whole batch, in KiB
+# (64..1048576). It is counted while the reply is built: a result that
+# would pass it, and every later call of its batch, gets error -7 "Reply
+# exceeds N bytes (max_reply_kb)" instead, so a small request cannot make
+# the node hold gigabytes.
+max_reply_kb = {{.RPC.MaxReplyKB}}
 `))
 
 // tomlString quotes s as a TOML basic string. JSON strings are valid TOML

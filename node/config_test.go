@@ -60,6 +60,8 @@ func TestAppConfigErrors(t *testing.T) {
 		{"[p2p]\nlisten = [\"tcp://x\"]\n", "p2p.listen[0]"},
 		{"[p2p]\nbootstrap = [\"/ip4/127.0.0.1/tcp/2\"]\n", "p2p.bootstrap[0]"},
 		{"[p2p]\nmax_body_mb = 0\n", "p2p.max_body_mb = 0"},
+		{"[rpc]\nmax_batch = 0\n", "rpc.max_batch = 0"},
+		{"[rpc]\nmax_reply_kb = 63\n", "rpc.max_reply_kb = 63"},
 	} {
 		_, err := ParseAppConfig("app.toml", []byte(tc.file))
 		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {

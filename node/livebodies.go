@@ -37,16 +37,80 @@ type liveBodies struct {
 	btc    bitcoinBlocks // nil without a Bitcoin node
 	// peerWait bounds one round of asking peers.
 	peerWait time.Duration
+	// headers looks a hash up in the committed header tree and returns the
+	// height the tree gives it (app.View.HeaderHeight). Announcements of
+	// hashes it does not know are ignored. nil: every announcement is
+	// ignored (the node has not started its roles yet).
+	headers func(chainhash.Hash) (int32, bool, error)
 
-	// want maps the hashes being fetched from peers to the heights their
-	// headers have, for the verifier: a peer's body is checked against
-	// the header the node asked for, never against what the peer claims.
-	want sync.Map // chainhash.Hash → int32
+	// want maps the hashes being fetched from peers to the heights the
+	// node's own sources give them (the committed header, the tree, the
+	// node's Bitcoin node), for the verifier: a peer's body is checked
+	// against the header the node asked for, never against what a peer
+	// claims.
+	want wants
 
 	prefetching atomic.Int32
 	bg          sync.WaitGroup // the prefetching goroutines
-	newest      atomic.Int32   // highest height kept, for pruning
-	puts        atomic.Int64
+	// tip is the committed canonical tip, once haveTip; pruning follows it
+	// and nothing else.
+	tip     atomic.Int32
+	haveTip atomic.Bool
+	pruned  int32 // the tip of the last prune; only setTip's goroutine uses it
+}
+
+// wants is the node's record of bodies being fetched from peers, one
+// entry per hash, counted: callers that want the same hash at once share
+// the entry (and, in the host, one fetch), and it is removed only when the
+// last of them is done, so a verification in progress never loses the
+// height it checks against.
+type wants struct {
+	mu sync.Mutex
+	m  map[chainhash.Hash]*wanted
+}
+
+type wanted struct {
+	height int32
+	refs   int
+}
+
+// add records that a caller wants hash at height, and returns the height
+// the entry holds: the first caller's. Every height comes from the node's
+// own sources, so they agree; if they ever do not, the first one stands
+// and the disagreement is reported to the caller.
+func (w *wants) add(hash chainhash.Hash, height int32) int32 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.m == nil {
+		w.m = make(map[chainhash.Hash]*wanted)
+	}
+	e := w.m[hash]
+	if e == nil {
+		e = &wanted{height: height}
+		w.m[hash] = e
+	}
+	e.refs++
+	return e.height
+}
+
+// done counts one caller out; the last one removes the entry.
+func (w *wants) done(hash chainhash.Hash) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if e := w.m[hash]; e != nil {
+		if e.refs--; e.refs <= 0 {
+			delete(w.m, hash)
+		}
+	}
+}
+
+func (w *wants) height(hash chainhash.Hash) (int32, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if e := w.m[hash]; e != nil {
+		return e.height, true
+	}
+	return 0, false
 }
 
 // maxPrefetch bounds the bodies fetched at once because a peer announced
@@ -74,12 +138,15 @@ func (b *liveBodies) Body(ctx context.Context, hash chainhash.Hash, height int32
 	}
 	if b.host != nil {
 		pctx, cancel := context.WithTimeout(ctx, b.peerWait)
-		b.want.Store(hash, height)
-		raw, err := b.host.Fetch(pctx, hash)
-		b.want.Delete(hash)
+		var raw []byte
+		if h := b.want.add(hash, height); h != height {
+			err = fmt.Errorf("node: %s is being fetched at height %d, asked at %d", hash, h, height)
+		} else {
+			raw, err = b.host.Fetch(pctx, hash)
+		}
+		b.want.done(hash)
 		cancel()
 		if err == nil {
-			b.noteKept(height)
 			return raw, nil
 		}
 		tried = append(tried, fmt.Errorf("peers: %w", err))
@@ -105,14 +172,15 @@ func (b *liveBodies) check(hash chainhash.Hash, height int32, raw []byte) error 
 	return err
 }
 
-// verify is the p2p host's Verifier: only a body the node asked for (or
-// that a peer announced), checked against the height the node expects.
+// verify is the p2p host's Verifier: only a body the node asked for,
+// checked against the height the node's own sources give it. A hash that
+// is not (or no longer) wanted cannot be judged: the peer is not at fault,
+// since the host's fetch may outlive its last caller by a moment.
 func (b *liveBodies) verify(hash chainhash.Hash, raw []byte) (int32, error) {
-	v, ok := b.want.Load(hash)
+	height, ok := b.want.height(hash)
 	if !ok {
-		return 0, fmt.Errorf("node: block %s was not asked for", hash)
+		return 0, fmt.Errorf("%w: node: block %s was not asked for", p2p.ErrCannotVerify, hash)
 	}
-	height := v.(int32)
 	return height, b.check(hash, height, raw)
 }
 
@@ -122,29 +190,44 @@ func (b *liveBodies) Keep(hash chainhash.Hash, height int32, raw []byte) error {
 	return b.keep(hash, height, raw)
 }
 
+// keep stores a checked body, unless its height is more than
+// p2p.MaxBodyLead above the committed tip: the next prune would remove it
+// anyway, and a body that high cannot be one the chain is about to need.
+// It is still returned to whoever asked for it.
 func (b *liveBodies) keep(hash chainhash.Hash, height int32, raw []byte) error {
+	if tip, ok := b.committedTip(); ok && int64(height) > int64(tip)+int64(p2p.MaxBodyLead) {
+		b.log.Debug("not keeping a body far above the tip", "hash", hash, "height", height, "tip", tip)
+		return nil
+	}
 	if err := b.store.Put(hash, height, raw); err != nil {
 		return fmt.Errorf("node: keeping body %s: %w", hash, err)
 	}
-	b.noteKept(height)
 	return nil
 }
 
-// noteKept prunes the store every 256 bodies, below the newest height
-// kept minus the retention.
-func (b *liveBodies) noteKept(height int32) {
-	for {
-		cur := b.newest.Load()
-		if height <= cur || b.newest.CompareAndSwap(cur, height) {
-			break
-		}
+// committedTip is the last committed canonical tip setTip saw.
+func (b *liveBodies) committedTip() (int32, bool) {
+	if !b.haveTip.Load() {
+		return 0, false
 	}
-	if b.puts.Add(1)%256 == 0 {
-		if n, err := b.store.Prune(b.newest.Load()); err != nil {
-			b.log.Warn("pruning the body store", "err", err)
-		} else if n > 0 {
-			b.log.Debug("body store pruned", "removed", n)
-		}
+	return b.tip.Load(), true
+}
+
+// setTip records the committed canonical tip after a commit and prunes the
+// body store below it (by the retention) and far above it. Only one
+// goroutine calls it (liveParts.followCommits).
+func (b *liveBodies) setTip(tip int32) {
+	first := !b.haveTip.Load()
+	b.tip.Store(tip)
+	b.haveTip.Store(true)
+	if tip == b.pruned && !first {
+		return
+	}
+	b.pruned = tip
+	if n, err := b.store.Prune(tip); err != nil {
+		b.log.Warn("pruning the body store", "tip", tip, "err", err)
+	} else if n > 0 {
+		b.log.Debug("body store pruned", "tip", tip, "removed", n)
 	}
 }
 
@@ -157,21 +240,40 @@ func (b *liveBodies) Announce(ctx context.Context, hash chainhash.Hash, height i
 }
 
 // onAnnounce fetches an announced body the node does not hold, so that it
-// is here (and served onwards) before the chain asks for it. The height
-// is the announcer's word: a wrong one makes the body fail its check, or
-// the application checks it again against its own header before use.
+// is here (and served onwards) before the chain asks for it. Only hashes
+// in the committed header tree are fetched, at the height the tree gives
+// them: the announcer's height is never used, since a liar could use it
+// to make honest peers' bodies fail their check (a segwit block at height
+// 0) or to push pruning (a block at 2^31-1). The lookup runs inline, on
+// the host's reader goroutine: it is a few store reads, and junk must not
+// take a prefetch slot.
 func (b *liveBodies) onAnnounce(ctx context.Context) func(peer.ID, p2p.Announcement) {
 	return func(from peer.ID, a p2p.Announcement) {
-		if b.store.Has(a.Hash) || b.prefetching.Load() >= maxPrefetch {
+		if ctx.Err() != nil || b.headers == nil || b.store.Has(a.Hash) || b.prefetching.Load() >= maxPrefetch {
 			return
+		}
+		height, ok, err := b.headers(a.Hash)
+		switch {
+		case err != nil:
+			b.log.Warn("looking up an announced hash", "from", from, "hash", a.Hash, "err", err)
+			return
+		case !ok:
+			b.log.Debug("ignored an announcement of a hash not in the header tree", "from", from, "hash", a.Hash)
+			return
+		case height != a.Height:
+			b.log.Debug("announcement at a height the header tree does not give", "from", from, "hash", a.Hash,
+				"announced", a.Height, "tree", height)
+		}
+		if tip, ok := b.committedTip(); ok && b.store.Retention() > 0 && int64(height) < int64(tip)-int64(b.store.Retention()) {
+			return // older than the store keeps: it would be pruned at once
 		}
 		b.prefetching.Add(1)
 		b.bg.Add(1)
 		go func() {
 			defer b.bg.Done()
 			defer b.prefetching.Add(-1)
-			if _, err := b.Body(ctx, a.Hash, a.Height); err != nil && ctx.Err() == nil {
-				b.log.Debug("prefetching an announced body", "from", from, "height", a.Height, "hash", a.Hash, "err", err)
+			if _, err := b.Body(ctx, a.Hash, height); err != nil && ctx.Err() == nil {
+				b.log.Debug("prefetching an announced body", "from", from, "height", height, "hash", a.Hash, "err", err)
 			}
 		}()
 	}

@@ -76,15 +76,25 @@ func TestLiveBodies(t *testing.T) {
 		t.Fatalf("block 5 again: %v, %d calls to the bitcoin node (want it from the store)", err, btc.calls-calls)
 	}
 
-	// The libp2p verifier.
-	if _, err := lb.verify(hash(7), blocks[7]); err == nil {
-		t.Fatal("the verifier took a body nobody asked for")
+	// The libp2p verifier: only hashes the node wants, at the height the
+	// node gave; anything else cannot be judged (the peer is not at fault).
+	if _, err := lb.verify(hash(7), blocks[7]); !errors.Is(err, p2p.ErrCannotVerify) {
+		t.Fatalf("a body nobody asked for: %v", err)
 	}
-	lb.want.Store(hash(7), int32(7))
+	lb.want.add(hash(7), 7)
+	lb.want.add(hash(7), 7) // a second caller of the same hash
 	if h, err := lb.verify(hash(7), blocks[7]); err != nil || h != 7 {
 		t.Fatalf("asked-for body: %d, %v", h, err)
 	}
 	if _, err := lb.verify(hash(7), blocks[8]); !errors.Is(err, app.ErrWrongBody) {
 		t.Fatalf("another block's body: %v", err)
+	}
+	lb.want.done(hash(7)) // the first caller is done: the second still waits
+	if h, err := lb.verify(hash(7), blocks[7]); err != nil || h != 7 {
+		t.Fatalf("after the first caller left: %d, %v", h, err)
+	}
+	lb.want.done(hash(7))
+	if _, err := lb.verify(hash(7), blocks[7]); !errors.Is(err, p2p.ErrCannotVerify) {
+		t.Fatalf("after the last caller left: %v", err)
 	}
 }

@@ -50,6 +50,10 @@ type Node struct {
 	// api is satnode's HTTP API (nil when [rpc] listen is empty).
 	api *rpc.Server
 
+	// cancel ends the application's context: a block waiting for a body
+	// gives up, so that Stop never waits on a body that will not come.
+	cancel context.CancelFunc
+
 	started  bool
 	stopOnce sync.Once
 	stopErr  error
@@ -133,8 +137,10 @@ func New(ctx context.Context, home string, opts Options) (*Node, error) {
 	if err := n.openLive(ctx, home, ac, up, genDoc.ChainID, bodies); err != nil {
 		return nil, errors.Join(err, n.live.close(), n.store.Close())
 	}
+	appCtx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
 	n.app, err = app.New(app.Config{Store: n.store, Bodies: n.live.bodies, CacheBytes: ac.UTXO.CacheMB << 20,
-		Logger: log.With("module", "app"), OnCommit: n.live.onCommit})
+		Logger: log.With("module", "app"), OnCommit: n.live.onCommit, Context: appCtx})
 	if err != nil {
 		return nil, errors.Join(err, n.live.close(), n.store.Close())
 	}
@@ -144,7 +150,9 @@ func New(ctx context.Context, home string, opts Options) (*Node, error) {
 	n.cmt, err = nm.NewNode(cfg,
 		privval.LoadOrGenFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile()),
 		nodeKey,
-		proxy.NewLocalClientCreator(n.app),
+		// One mutex per ABCI connection: CheckTx and Query read committed
+		// views and go on while a block executes or waits for a body.
+		proxy.NewConnSyncLocalClientCreator(n.app),
 		nm.DefaultGenesisDocProviderFunc(cfg),
 		n.dbs.provider(cmtcfg.DefaultDBProvider),
 		nm.DefaultMetricsProvider(cfg.Instrumentation),
@@ -185,6 +193,7 @@ func (n *Node) Start() error {
 func (n *Node) Stop() error {
 	n.stopOnce.Do(func() {
 		var errs []error
+		n.cancel()
 		n.live.stopRoles()
 		if n.started {
 			if err := n.cmt.Stop(); err != nil && !errors.Is(err, service.ErrAlreadyStopped) {

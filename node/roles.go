@@ -8,8 +8,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/cometbft/cometbft/rpc/client/local"
 
+	"github.com/satnode/satnode/consensus/app"
 	"github.com/satnode/satnode/node/btcnode"
 	"github.com/satnode/satnode/node/client"
 	"github.com/satnode/satnode/node/keyring"
@@ -39,8 +41,9 @@ type liveParts struct {
 	store   *p2p.BodyStore
 	host    *p2p.Host
 
-	// commit signals, one per role, never blocking the application.
-	syncCommits, endorseCommits chan int64
+	// commit signals, one per role and one for the body store's pruning,
+	// never blocking the application.
+	syncCommits, endorseCommits, bodyCommits chan int64
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -50,7 +53,7 @@ type liveParts struct {
 // host, and returns the body chain the application reads through.
 func (n *Node) openLive(ctx context.Context, home string, ac AppConfig, up *utxo.Params, chainID string, files *FileBodies) error {
 	lp := &liveParts{ac: ac, params: up, chainID: chainID,
-		syncCommits: make(chan int64, 1), endorseCommits: make(chan int64, 1)}
+		syncCommits: make(chan int64, 1), endorseCommits: make(chan int64, 1), bodyCommits: make(chan int64, 1)}
 	n.live = lp
 	var err error
 	if lp.store, err = p2p.OpenBodyStore(filepath.Join(home, BodiesDir), ac.Bodies.Retention); err != nil {
@@ -84,9 +87,11 @@ func (n *Node) openLive(ctx context.Context, home string, ac AppConfig, up *utxo
 	return nil
 }
 
-// onCommit is the application's OnCommit hook.
+// onCommit is the application's OnCommit hook. It runs under the
+// application's lock, so it only signals: the roles and followCommits read
+// the committed state themselves.
 func (lp *liveParts) onCommit(height int64) {
-	for _, ch := range []chan int64{lp.syncCommits, lp.endorseCommits} {
+	for _, ch := range []chan int64{lp.syncCommits, lp.endorseCommits, lp.bodyCommits} {
 		select {
 		case ch <- height:
 		default: // a signal is already waiting
@@ -100,6 +105,13 @@ func (n *Node) startRoles(home string) error {
 	lp := n.live
 	ctx, cancel := context.WithCancel(context.Background())
 	lp.cancel = cancel
+	views := n.app.Views()
+	lp.bodies.headers = func(hash chainhash.Hash) (int32, bool, error) { return headerHeight(views, hash) }
+	lp.wg.Add(1)
+	go func() {
+		defer lp.wg.Done()
+		lp.followCommits(ctx, views)
+	}()
 	if lp.host != nil {
 		lp.host.OnAnnounce(lp.bodies.onAnnounce(ctx))
 	}
@@ -144,6 +156,38 @@ func (n *Node) startRoles(home string) error {
 		}()
 	}
 	return nil
+}
+
+// headerHeight looks hash up in the committed header tree of the latest
+// view: not found before the first commit or after the views are closed.
+func headerHeight(views *app.Views, hash chainhash.Hash) (int32, bool, error) {
+	v, err := views.Acquire()
+	if errors.Is(err, app.ErrNoView) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	defer v.Release()
+	return v.HeaderHeight(hash)
+}
+
+// followCommits hands the committed canonical tip to the body chain after
+// every commit (and once at start, for a node restarted on committed
+// state), which prunes the body store by it.
+func (lp *liveParts) followCommits(ctx context.Context, views *app.Views) {
+	for {
+		if v, err := views.Acquire(); err == nil {
+			tip := v.Tip.Height
+			v.Release()
+			lp.bodies.setTip(tip)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-lp.bodyCommits:
+		}
+	}
 }
 
 // stopRoles stops the roles and the prefetching of announced bodies, and

@@ -20,6 +20,10 @@ import (
 // accepted it, and is then put in the store (at the height the Verifier
 // gave), so this host serves it too.
 //
+// There is one fetch in flight per hash: concurrent calls for the same
+// hash wait for it and share its result (see flights). ctx bounds only
+// this caller's wait; the fetch goes on while any caller still waits.
+//
 // A peer that answers with a wrong body or breaks the protocol is
 // penalised (see Offence) and the next peer is asked. "Not found",
 // timeouts and broken connections are not penalised: they happen to
@@ -37,7 +41,20 @@ func (h *Host) Fetch(ctx context.Context, hash chainhash.Hash) ([]byte, error) {
 	if ok {
 		return raw, nil
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("p2p: fetching %s: %w", hash, err)
+	}
+	f := h.flights.join(h.ctx, hash, func(ctx context.Context) ([]byte, error) { return h.fetch(ctx, hash) })
+	return h.wait(ctx, hash, f)
+}
 
+// fetch is the one fetch of hash in flight: it asks the candidates in turn.
+func (h *Host) fetch(ctx context.Context, hash chainhash.Hash) ([]byte, error) {
+	// Another flight may have stored the body between the caller's look
+	// at the store and this flight's start.
+	if raw, ok, err := h.store.Get(hash); err != nil || ok {
+		return raw, err
+	}
 	var failures []error
 	asked := 0
 	for _, p := range h.candidates(hash) {

@@ -362,15 +362,15 @@ func TestAnnouncersBounded(t *testing.T) {
 
 func TestScoreboardBanExpires(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	s := newScoreboard(10*time.Minute, func() time.Time { return now })
+	s := newScoreboard(10*time.Minute, 0, func() time.Time { return now })
 	p := peer.ID("p")
-	if _, banned := s.add(p, 50); banned || s.banned(p) {
+	if _, banned := s.add(p, 50, nil); banned || s.banned(p) {
 		t.Fatal("banned at 50")
 	}
-	if score, banned := s.add(p, 50); !banned || score != 100 || !s.banned(p) {
+	if score, banned := s.add(p, 50, nil); !banned || score != 100 || !s.banned(p) {
 		t.Fatal("not banned at 100")
 	}
-	if _, again := s.add(p, 20); again {
+	if _, again := s.add(p, 20, nil); again {
 		t.Fatal("banned twice")
 	}
 	if !(gater{s}).InterceptPeerDial(p) == false {
@@ -386,9 +386,9 @@ func TestScoreboardBanExpires(t *testing.T) {
 	}
 	// Bounded: many one-off offenders do not grow the board without end,
 	// and banned peers are kept.
-	s.add("banned", 100)
+	s.add("banned", 100, nil)
 	for i := range 3 * maxScored {
-		s.add(peer.ID(binary.BigEndian.AppendUint32(nil, uint32(i))), 1)
+		s.add(peer.ID(binary.BigEndian.AppendUint32(nil, uint32(i))), 1, nil)
 	}
 	if len(s.peers) > maxScored || !s.banned("banned") {
 		t.Fatalf("%d entries, banned kept: %v", len(s.peers), s.banned("banned"))

@@ -27,6 +27,10 @@ const (
 	DefaultMaxBodyBytes   = 8 << 20
 	DefaultRequestTimeout = 10 * time.Second
 	DefaultBanDuration    = 10 * time.Minute
+	// DefaultPenaltyHalfLife: a penalty halves every ten minutes, so one
+	// wrong body (50) is gone in about an hour, and two within ten
+	// minutes still ban.
+	DefaultPenaltyHalfLife = 10 * time.Minute
 
 	// maxServing bounds the body requests served at once; a request over
 	// the bound is reset at once rather than queued, so a burst costs the
@@ -61,6 +65,9 @@ type Config struct {
 	// BanDuration is how long a peer whose penalties reach BanScore is
 	// kept out. Default DefaultBanDuration.
 	BanDuration time.Duration
+	// PenaltyHalfLife is how long a peer's penalty score takes to halve
+	// (see scoreboard for the rule). Default DefaultPenaltyHalfLife.
+	PenaltyHalfLife time.Duration
 	// Logger receives the host's logs. Default: discard.
 	Logger *slog.Logger
 
@@ -107,6 +114,12 @@ func (cfg *Config) validate() ([]peer.AddrInfo, error) {
 	case cfg.BanDuration == 0:
 		cfg.BanDuration = DefaultBanDuration
 	}
+	switch {
+	case cfg.PenaltyHalfLife < 0:
+		return nil, fmt.Errorf("%w: negative PenaltyHalfLife", ErrInvalidConfig)
+	case cfg.PenaltyHalfLife == 0:
+		cfg.PenaltyHalfLife = DefaultPenaltyHalfLife
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -124,8 +137,12 @@ func BodyProtocol(chainID string) protocol.ID {
 // Verifier checks a body fetched for hash: it must return nil only if raw
 // is exactly the block with that hash and its transactions match the
 // header's commitments; it returns the block's height. The node supplies
-// it, since it knows the headers. An error wrapping ErrCannotVerify means
-// "cannot judge", not "wrong body"; any other error penalises the sender.
+// it, since it knows the headers: the height it checks against must be
+// the node's own (its committed header tree), never a peer's word, or an
+// honest peer serving the right body fails the check. An error wrapping
+// ErrCannotVerify means "cannot judge", not "wrong body" (including "this
+// hash was not asked for": a fetch may outlive its last caller by a
+// moment); any other error penalises the sender.
 type Verifier func(hash chainhash.Hash, raw []byte) (height int32, err error)
 
 // Host is a libp2p host that gossips block announcements and serves and
@@ -144,6 +161,7 @@ type Host struct {
 
 	scores     *scoreboard
 	announcers *announcers
+	flights    flights       // the fetches in progress, one per hash
 	serving    chan struct{} // semaphore of body requests being served
 
 	cbMu      sync.RWMutex
@@ -174,7 +192,7 @@ func New(ctx context.Context, cfg Config, store *BodyStore, verify Verifier) (*H
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	scores := newScoreboard(cfg.BanDuration, time.Now)
+	scores := newScoreboard(cfg.BanDuration, cfg.PenaltyHalfLife, time.Now)
 	lh, err := libp2p.New(
 		libp2p.Identity(cfg.Identity),
 		libp2p.ListenAddrStrings(cfg.Listen...),
@@ -252,6 +270,11 @@ func (h *Host) Penalty(p peer.ID) int { return h.scores.penalty(p) }
 // Banned reports whether p is banned now.
 func (h *Host) Banned(p peer.ID) bool { return h.scores.banned(p) }
 
+// AddrBanned reports whether a (a transport address such as
+// /ip4/203.0.113.7/tcp/26660) is banned now; see addrKey for what a ban
+// covers.
+func (h *Host) AddrBanned(a ma.Multiaddr) bool { return h.scores.addrBanned(a) }
+
 // Connect dials addr, a multiaddr ending in /p2p/<id>.
 func (h *Host) Connect(ctx context.Context, addr string) error {
 	if h.ctx.Err() != nil {
@@ -290,14 +313,28 @@ func (h *Host) Close() error {
 	return h.closeErr
 }
 
-// penalise records an offence by p, logs it, and disconnects p if this
-// offence got it banned.
+// penalise records an offence by p, logs it, and, if this offence got it
+// banned, disconnects it and every other peer connected from a banned
+// address. The addresses banned are those of p's live connections, which
+// p proved by answering on them; never the addresses p claims (identify),
+// or a liar could get honest peers' addresses banned.
 func (h *Host) penalise(p peer.ID, o Offence, cause error) {
-	score, newlyBanned := h.scores.add(p, o.Penalty())
+	var addrs []string
+	for _, c := range h.h.Network().ConnsToPeer(p) {
+		addrs = append(addrs, addrKey(c.RemoteMultiaddr()))
+	}
+	score, newlyBanned := h.scores.add(p, o.Penalty(), addrs)
 	h.log.Warn("peer misbehaved", "peer", p, "offence", o.String(), "penalty", o.Penalty(), "score", score, "err", cause)
-	if newlyBanned {
-		h.log.Warn("peer banned", "peer", p, "score", score, "for", h.cfg.BanDuration)
-		_ = h.h.Network().ClosePeer(p)
+	if !newlyBanned {
+		return
+	}
+	h.log.Warn("peer banned", "peer", p, "addrs", addrs, "score", score, "for", h.cfg.BanDuration)
+	_ = h.h.Network().ClosePeer(p)
+	for _, c := range h.h.Network().Conns() {
+		if h.scores.addrBanned(c.RemoteMultiaddr()) {
+			h.log.Warn("closing a connection from a banned address", "peer", c.RemotePeer(), "addr", c.RemoteMultiaddr())
+			_ = c.Close()
+		}
 	}
 }
 

@@ -54,7 +54,8 @@ var versionKey = []byte("\x00version")
 
 // OpenBodyStore opens (creating if needed) the store in dir. Bodies more
 // than retention heights below the tip are removed by Prune; retention 0
-// keeps them all.
+// keeps them all (but bodies more than MaxBodyLead above the tip are
+// removed whatever the retention).
 func OpenBodyStore(dir string, retention int32) (*BodyStore, error) {
 	if retention < 0 {
 		return nil, fmt.Errorf("%w: negative body retention %d", ErrInvalidConfig, retention)
@@ -152,24 +153,24 @@ func (s *BodyStore) Has(hash chainhash.Hash) bool {
 // all).
 func (s *BodyStore) Retention() int32 { return s.retention }
 
-// Prune removes the bodies whose height is below tipHeight-retention and
-// returns how many it removed. With retention 0 it removes nothing.
+// MaxBodyLead is how far above the committed canonical tip a body may
+// stand and survive Prune: the default max_headers_ahead of the chain's
+// genesis, since the node keeps bodies ahead of the tip only for headers
+// in its committed tree, which the chain keeps within that distance. A
+// body stored higher (by an older build that believed announced heights,
+// or by a bug) would otherwise never be pruned.
+const MaxBodyLead int32 = 10_000
+
+// Prune removes the bodies whose height is below tipHeight-retention
+// (none with retention 0) and those above tipHeight+MaxBodyLead, and
+// returns how many it removed. tipHeight must be the committed canonical
+// tip, never a height a peer announced: pruning follows it.
 func (s *BodyStore) Prune(tipHeight int32) (removed int, err error) {
-	if s.retention == 0 {
-		return 0, nil
-	}
-	cutoff := int64(tipHeight) - int64(s.retention)
-	if cutoff <= 0 {
-		return 0, nil
+	if tipHeight < 0 {
+		return 0, fmt.Errorf("%w: prune at negative height %d", ErrInvalidConfig, tipHeight)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-
-	limit := make([]byte, 5)
-	limit[0] = prefixHeight
-	binary.BigEndian.PutUint32(limit[1:], uint32(cutoff))
-	it := s.db.NewIterator(&util.Range{Start: []byte{prefixHeight}, Limit: limit}, nil)
-	defer it.Release()
 
 	// Deletions go in bounded batches so that pruning a long backlog does
 	// not build one huge batch in memory. Each batch removes whole
@@ -186,23 +187,43 @@ func (s *BodyStore) Prune(tipHeight int32) (removed int, err error) {
 		b.Reset()
 		return nil
 	}
-	for it.Next() {
-		k := it.Key()
-		if len(k) != 1+4+chainhash.HashSize {
-			return removed, fmt.Errorf("p2p: body store: bad index key %x", k)
-		}
-		var hash chainhash.Hash
-		copy(hash[:], k[5:])
-		b.Delete(bodyKey(hash))
-		b.Delete(append([]byte(nil), k...))
-		if b.Len() >= 2*pruneBatch {
-			if err := flush(); err != nil {
-				return removed, s.wrapErr("pruning", err)
+	// The index sorts by height, so each range reads only what it deletes.
+	drop := func(r *util.Range) error {
+		it := s.db.NewIterator(r, nil)
+		defer it.Release()
+		for it.Next() {
+			k := it.Key()
+			if len(k) != 1+4+chainhash.HashSize {
+				return fmt.Errorf("p2p: body store: bad index key %x", k)
+			}
+			var hash chainhash.Hash
+			copy(hash[:], k[5:])
+			b.Delete(bodyKey(hash))
+			b.Delete(append([]byte(nil), k...))
+			if b.Len() >= 2*pruneBatch {
+				if err := flush(); err != nil {
+					return err
+				}
 			}
 		}
+		return it.Error()
 	}
-	if err := it.Error(); err != nil {
-		return removed, s.wrapErr("pruning", err)
+	heightBound := func(h int64) []byte {
+		k := make([]byte, 5)
+		k[0] = prefixHeight
+		binary.BigEndian.PutUint32(k[1:], uint32(h))
+		return k
+	}
+	if cutoff := int64(tipHeight) - int64(s.retention); s.retention > 0 && cutoff > 0 {
+		if err := drop(&util.Range{Start: []byte{prefixHeight}, Limit: heightBound(cutoff)}); err != nil {
+			return removed, s.wrapErr("pruning", err)
+		}
+	}
+	// Heights are at most 2^31-1, so the end of the 'h' prefix bounds them.
+	if above := int64(tipHeight) + int64(MaxBodyLead) + 1; above <= 1<<31-1 {
+		if err := drop(&util.Range{Start: heightBound(above), Limit: []byte{prefixHeight + 1}}); err != nil {
+			return removed, s.wrapErr("pruning", err)
+		}
 	}
 	if err := flush(); err != nil {
 		return removed, s.wrapErr("pruning", err)

@@ -16,7 +16,12 @@
 //
 // The server caps bodies, connections and the time a slow or abandoned
 // client can hold a connection, and a handler's panic is answered 500
-// without taking the server down.
+// without taking the server down. What one request may ask for is capped
+// too, so that a small body cannot make the node build a huge answer:
+// JSON-RPC batches (Config.MaxBatch calls) and replies (Config.MaxReplyBytes,
+// counted while the reply is built; rpc/core says how), unpaged UTXO
+// listings (Config.MaxUTXOs) and pages (Config.MaxPage, which also pages
+// /v1/endorsements).
 //
 // It does not accept transactions or anything else that writes: CometBFT's
 // own RPC, on its own port, broadcasts satnode transactions and serves

@@ -48,6 +48,13 @@ type Config struct {
 	// MaxUTXOs caps the unspent outputs of one unpaged answer (Esplora's
 	// /utxo, scantxoutset) [1000]; MaxPage caps ?limit= [1000].
 	MaxUTXOs, MaxPage int
+	// MaxBatch caps the calls of one JSON-RPC batch [1000]; a longer
+	// batch is refused whole (-32600) before any call runs.
+	MaxBatch int
+	// MaxReplyBytes caps one JSON-RPC reply, a batch's included [16 MiB],
+	// counted while it is built: results past it are replaced by -7
+	// errors (rpc/core), so a 1 MiB body cannot ask for gigabytes.
+	MaxReplyBytes int
 	// MaxConns caps simultaneous connections [1024]; further clients wait
 	// in the kernel's accept queue instead of exhausting the process.
 	MaxConns int
@@ -92,7 +99,13 @@ func (c *Config) defaults() error {
 	if c.MaxConns == 0 {
 		c.MaxConns = 1024
 	}
-	if c.MaxBodyBytes < 0 || c.MaxUTXOs < 0 || c.MaxPage < 0 || c.MaxConns < 0 {
+	if c.MaxBatch == 0 {
+		c.MaxBatch = core.DefaultMaxBatch
+	}
+	if c.MaxReplyBytes == 0 {
+		c.MaxReplyBytes = core.DefaultMaxReplyBytes
+	}
+	if c.MaxBodyBytes < 0 || c.MaxUTXOs < 0 || c.MaxPage < 0 || c.MaxConns < 0 || c.MaxBatch < 0 || c.MaxReplyBytes < 0 {
 		return fmt.Errorf("%w: negative limit", ErrConfig)
 	}
 	if c.Logger == nil {
@@ -125,10 +138,11 @@ func New(cfg Config, views *app.Views) (*Server, error) {
 	if cfg.User != "" {
 		s.creds = cfg.User + ":" + cfg.Password
 	}
-	s.native = native.New(views, native.Options{Logger: cfg.Logger.With("module", "rpc-stream")})
+	s.native = native.New(views, native.Options{Logger: cfg.Logger.With("module", "rpc-stream"), MaxPage: cfg.MaxPage})
 	esp := esplora.New(views, esplora.Options{MaxUTXOs: cfg.MaxUTXOs, MaxPage: cfg.MaxPage})
 	mux := http.NewServeMux()
-	mux.Handle("/", s.wrap("core", s.auth(core.New(views, core.Options{MaxUTXOs: cfg.MaxUTXOs, Logger: cfg.Logger}))))
+	mux.Handle("/", s.wrap("core", s.auth(core.New(views, core.Options{MaxUTXOs: cfg.MaxUTXOs,
+		MaxBatch: cfg.MaxBatch, MaxReplyBytes: cfg.MaxReplyBytes, Logger: cfg.Logger}))))
 	espW := s.wrap("esplora", esp)
 	for _, p := range []string{"/blocks/", "/block-height/", "/block/", "/address/", "/scripthash/"} {
 		mux.Handle(p, espW)

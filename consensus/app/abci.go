@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/btcsuite/btcd/chaincfg"
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -28,10 +29,15 @@ const Version = "0.1.0"
 
 // Info reports the last committed height and app hash, so CometBFT's
 // handshake replays whatever blocks the application has not committed.
+// It reads the latest committed view, since it runs on the query
+// connection, beside FinalizeBlock.
 func (a *App) Info(context.Context, *abci.RequestInfo) (*abci.ResponseInfo, error) {
-	res := &abci.ResponseInfo{Data: "satnode", Version: Version, LastBlockHeight: a.height}
-	if a.height > 0 {
-		res.LastBlockAppHash = a.appHash[:]
+	res := &abci.ResponseInfo{Data: "satnode", Version: Version}
+	if v, err := a.views.Acquire(); err == nil {
+		if v.Height > 0 {
+			res.LastBlockHeight, res.LastBlockAppHash = v.Height, bytes.Clone(v.AppHash[:])
+		}
+		v.Release()
 	}
 	return res, nil
 }
@@ -125,58 +131,137 @@ func (a *App) connectGenesis(p *chaincfg.Params) error {
 }
 
 // CheckTx admits a transaction to the mempool if it decodes, is signed for
-// this chain, passes the stateless checks, and its nonce is above the
-// account's last used one (later nonces may wait in the mempool behind
-// earlier ones). It never panics on any bytes.
+// this chain, passes the stateless checks, its nonce is one of the next
+// MempoolNonceWindow of its account, and the account's committed balance
+// pays its fee on top of what its transactions already in the mempool
+// reserved. It reads only the last committed view, never the state
+// FinalizeBlock is changing, so it runs while a block executes (the node
+// gives the mempool its own ABCI connection). Commit clears the
+// reservations and CometBFT re-runs it on every transaction left in the
+// mempool (recheck), which drops those the block made stale. It never
+// panics on any bytes.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
-	if a.stake == nil {
-		return &abci.ResponseCheckTx{Code: uint32(tx.CodeInternal), Codespace: codespace, Log: "no chain yet"}, nil
+	v, err := a.views.Acquire()
+	if err != nil {
+		return &abci.ResponseCheckTx{Code: uint32(tx.CodeInternal), Codespace: codespace, Log: "no committed state yet"}, nil
 	}
-	env, _, err := a.checkStateless(req.Tx)
+	defer v.Release()
+	env, msg, err := checkStateless(v.ChainID, req.Tx)
 	if err != nil {
 		return checkFail(err), nil
 	}
-	acct, ok := a.stake.Account(env.Signer)
+	acct, ok, err := v.Account(env.Signer)
+	if err != nil {
+		return checkFail(&tx.Error{Code: tx.CodeInternal, Msg: err.Error()}), nil
+	}
 	if !ok {
 		return checkFail(&tx.Error{Code: tx.CodeUnknownAccount, Msg: fmt.Sprintf("no account %s", env.Signer)}), nil
 	}
-	if env.Nonce <= acct.Nonce {
-		return checkFail(&tx.Error{Code: tx.CodeBadNonce, Msg: fmt.Sprintf("nonce %d is used: the account's last is %d", env.Nonce, acct.Nonce)}), nil
+	fee, err := a.mp.check(&v.ChainParams, acct, env, msg, len(req.Tx))
+	if err != nil {
+		return checkFail(err), nil
 	}
-	return &abci.ResponseCheckTx{Code: uint32(tx.CodeOK)}, nil
+	return &abci.ResponseCheckTx{Code: uint32(tx.CodeOK), Info: fmt.Sprintf("fee=%d", fee)}, nil
 }
 
 func checkFail(err error) *abci.ResponseCheckTx {
 	return &abci.ResponseCheckTx{Code: uint32(tx.CodeOf(err)), Codespace: codespace, Log: err.Error()}
 }
 
-// PrepareProposal keeps the transactions that pass the stateless checks,
-// in mempool order, within the byte limit.
+// proposalTx is a transaction of a proposal, decoded.
+type proposalTx struct {
+	raw  []byte
+	env  *tx.Envelope
+	msg  tx.Msg
+	role bool
+}
+
+// PrepareProposal builds the block's transaction list from the mempool's:
+// role transactions (SubmitHeaders, Endorse) first, then the others up to
+// max_other_tx_bytes, all within CometBFT's byte limit, keeping only those
+// ProcessProposal accepts: stateless checks pass, each signer's nonces
+// follow on from its committed one without gaps, and each fee is payable
+// (see ledger). Mempool order is kept within each group. A transaction
+// left out stays in the mempool for a later block.
 func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
-	var txs [][]byte
-	var size int64
+	var roles, others []proposalTx
 	for _, raw := range req.Txs {
-		if _, _, err := a.checkStateless(raw); err != nil {
+		env, msg, err := checkStateless(a.chainID, raw)
+		if err != nil {
 			continue
 		}
-		if size+int64(len(raw)) > req.MaxTxBytes {
-			break
+		p := proposalTx{raw: raw, env: env, msg: msg, role: isRole(msg)}
+		if p.role {
+			roles = append(roles, p)
+		} else {
+			others = append(others, p)
 		}
-		size += int64(len(raw))
-		txs = append(txs, raw)
+	}
+	l := newLedger(&a.params, a.committedAccount)
+	var txs [][]byte
+	var size, otherSize int64
+	for _, group := range [][]proposalTx{roles, others} {
+		for _, p := range group {
+			n := int64(len(p.raw))
+			if size+n > req.MaxTxBytes || !p.role && otherSize+n > a.params.MaxOtherTxBytes {
+				continue
+			}
+			if _, err := l.admit(p.env, p.msg, len(p.raw), 0); err != nil {
+				continue
+			}
+			size += n
+			if !p.role {
+				otherSize += n
+			}
+			txs = append(txs, p.raw)
+		}
 	}
 	return &abci.ResponsePrepareProposal{Txs: txs}, nil
 }
 
-// ProcessProposal rejects a proposal that carries a transaction failing
-// the stateless checks: an honest proposer never includes one.
+// ProcessProposal rejects a proposal that PrepareProposal could not have
+// made: a transaction failing the stateless checks, a role transaction
+// after another kind, more than max_other_tx_bytes of other kinds, a
+// nonce that does not follow on from its signer's committed one, or a fee
+// the signer cannot pay. Every transaction of an accepted block therefore
+// executes with its fee paid, so none is included for free.
 func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
-	for _, raw := range req.Txs {
-		if _, _, err := a.checkStateless(raw); err != nil {
-			return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}, nil
+	reject := func(why string, args ...any) (*abci.ResponseProcessProposal, error) {
+		a.log.Warn("rejecting a proposal", "height", req.Height, "proposer", fmt.Sprintf("%X", req.ProposerAddress),
+			"why", fmt.Sprintf(why, args...))
+		return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}, nil
+	}
+	l := newLedger(&a.params, a.committedAccount)
+	var otherSize int64
+	others := false
+	for i, raw := range req.Txs {
+		env, msg, err := checkStateless(a.chainID, raw)
+		if err != nil {
+			return reject("tx %d: %v", i, err)
+		}
+		if isRole(msg) {
+			if others {
+				return reject("tx %d: a %s after transactions of other kinds", i, msg.Kind())
+			}
+		} else {
+			others = true
+			if otherSize += int64(len(raw)); otherSize > a.params.MaxOtherTxBytes {
+				return reject("tx %d: other transactions exceed max_other_tx_bytes %d", i, a.params.MaxOtherTxBytes)
+			}
+		}
+		if _, err := l.admit(env, msg, len(raw), 0); err != nil {
+			return reject("tx %d: %v", i, err)
 		}
 	}
 	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
+}
+
+// committedAccount reads an account of the committed state. Proposals are
+// prepared and processed between a Commit and the next FinalizeBlock, on
+// the consensus connection, so the live state is the committed one.
+func (a *App) committedAccount(addr tx.Address) (staking.Account, bool, error) {
+	acct, ok := a.stake.Account(addr)
+	return acct, ok, nil
 }
 
 // FinalizeBlock executes the block's transactions in order, applies
@@ -194,6 +279,11 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 	for i, raw := range req.Txs {
 		r := a.deliver(bc, raw)
 		res.TxResults[i] = &abci.ExecTxResult{Code: uint32(r.code), Log: r.log}
+		if r.payer != nil {
+			res.TxResults[i].Info = fmt.Sprintf("fee=%d", r.fee)
+			res.TxResults[i].Events = []abci.Event{{Type: "fee", Attributes: []abci.EventAttribute{
+				{Key: "amount", Value: strconv.FormatUint(r.fee, 10)}, {Key: "payer", Value: r.payer.String()}}}}
+		}
 		if r.code != tx.CodeOK {
 			res.TxResults[i].Codespace = codespace
 		}
@@ -208,14 +298,25 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 			continue
 		}
 		burned, err := a.stake.SlashDoubleSign(key, ev.Height, req.Time)
+		if tx.CodeOf(err) == tx.CodeTombstoned {
+			a.log.Info("double-sign evidence ignored: already tombstoned", "consensus_key", fmt.Sprintf("%X", key),
+				"infraction_height", ev.Height)
+			continue
+		}
 		if err != nil {
 			a.log.Warn("double-sign evidence not applied", "err", err)
 			continue
 		}
 		a.log.Warn("slashed for double signing", "consensus_key", fmt.Sprintf("%X", key), "burned", burned)
 	}
+	if a.cfg.Context != nil {
+		ctx = a.cfg.Context
+	}
 	a.countEndorsements()
 	if err := a.advance(ctx, req.Time); err != nil {
+		return nil, err
+	}
+	if err := a.settle(req.Height, req.Time); err != nil {
 		return nil, err
 	}
 	if err := a.finalize(); err != nil {
@@ -257,6 +358,9 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	if err := a.publishView(a.blockTime); err != nil {
 		return nil, fmt.Errorf("%w: publish the committed state: %v", ErrHalt, err)
 	}
+	// The recheck that follows rebuilds the reservations from the new
+	// view.
+	a.mp.reset()
 	if a.cfg.OnCommit != nil {
 		a.cfg.OnCommit(a.height)
 	}

@@ -15,6 +15,7 @@ import (
 func TestProposalChecks(t *testing.T) {
 	h := newHarness(t, harnessOpts{network: "regtest", stakes: []uint64{10e6}})
 	ctx := context.Background()
+	h.mustOK() // CheckTx reads the last committed state
 	good := h.sign(h.sync, tx.Transfer{To: h.vals[0].op.addr, Amount: 1})
 	bad := append([]byte{}, good...)
 	bad[len(bad)-1] ^= 1

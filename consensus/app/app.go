@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
@@ -39,6 +40,11 @@ type Config struct {
 	// BodyRetry is how long to wait before asking Bodies again for a
 	// missing body (default 1 s).
 	BodyRetry time.Duration
+	// Context, if set, is the node's lifetime: when it ends, a block
+	// waiting for a missing body gives up (FinalizeBlock fails, nothing is
+	// committed, and CometBFT replays the block at the next start).
+	// CometBFT hands FinalizeBlock no context that ends on shutdown.
+	Context context.Context
 	// OnCommit, if set, is called at the end of every Commit with the
 	// committed height: the node's synchronizer and endorser act on it
 	// instead of polling. It runs under CometBFT's application mutex, so
@@ -46,9 +52,13 @@ type Config struct {
 	OnCommit func(height int64)
 }
 
-// App is the satnode ABCI 2.0 application. CometBFT's local client calls
-// it under one mutex, so its methods never run concurrently; the mutex in
-// front of the state is for Query callers outside CometBFT.
+// App is the satnode ABCI 2.0 application. The node gives each of
+// CometBFT's connections its own mutex (proxy.NewConnSyncLocalClientCreator),
+// so the consensus connection (InitChain, the proposal calls,
+// FinalizeBlock, Commit), which alone touches the live state, runs beside
+// the mempool's (CheckTx) and the query connection's (Info, Query). Those
+// read only committed views (Views) and CheckTx's own state (mempool),
+// each under its own lock: a block that waits for a body holds up neither.
 type App struct {
 	cfg Config
 	log *slog.Logger
@@ -60,6 +70,8 @@ type App struct {
 	tree    *btcheaders.Tree
 	stake   *staking.State
 	recs    *records
+	// settling holds the open attendance windows (attendance.go).
+	settling settlement
 
 	// Committed: what Info reports.
 	height  int64
@@ -82,6 +94,13 @@ type App struct {
 	engineRef atomic.Pointer[utxo.Engine]
 	// blockTime is the time of the CometBFT block being finalized.
 	blockTime time.Time
+	// mp is CheckTx's state, under its own lock: CheckTx runs on the
+	// mempool's connection, concurrently with the consensus connection.
+	mp mempool
+	// endorsedTip is the tip of the most-work endorsed chain as advance
+	// last found it; stakeView the staking part of the last view.
+	endorsedTip *btcheaders.Node
+	stakeView   *stakeView
 }
 
 // meta is the record Commit writes last and Info reads: the last committed
@@ -154,6 +173,7 @@ func (a *App) load(genesisRaw []byte) error {
 	if a.recs, err = loadRecords(a.cfg.Store); err != nil {
 		return err
 	}
+	a.settling.rebuild(a.recs)
 	a.chainID, a.params = g.ChainID, g.Params
 	a.height = int64(binary.BigEndian.Uint64(m))
 	copy(a.appHash[:], m[8:])

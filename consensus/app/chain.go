@@ -26,23 +26,21 @@ func parseHeader(raw []byte) (*wire.BlockHeader, error) {
 }
 
 // countEndorsements marks endorsed the headers whose endorsers now hold
-// ≥ 2/3 of the voting power. Every unendorsed record is recounted each
+// ≥ 2/3 of the voting power. Every partly endorsed record is recounted each
 // block, not only those that got endorsements: a delegation or a slash
-// moves the power behind the same endorsements. The records are bounded
-// by the headers above the finalized base.
+// moves the power behind the same endorsements. Records nobody endorsed
+// cannot qualify and are not visited, so a flood of junk headers costs
+// nothing here. Only bonded, active, unjailed validators have power.
 func (a *App) countEndorsements() {
 	total := a.stake.TotalPower()
-	for _, r := range a.recs.sorted() {
-		if r.endorsed || len(r.endorsers) == 0 {
-			continue
-		}
+	for _, r := range a.recs.partials() {
 		var power int64
 		for _, op := range r.endorsers {
 			power += a.stake.Power(op)
 		}
 		if staking.Endorsed(power, total) {
 			r.endorsed = true
-			r.dirty = true
+			a.recs.touch(r)
 		}
 	}
 }
@@ -58,13 +56,15 @@ func (a *App) isEndorsed(n *btcheaders.Node) bool {
 // the fork point if the canonical chain left the current tip, then
 // connects canonical blocks up to the byte budget (always at least one);
 // the rest waits for the next blocks. Each block connected for the first
-// time pays its reward and counts its endorsers' attendance.
+// time opens its attendance window (canonical); settle pays it and takes
+// attendance when the window closes.
 func (a *App) advance(ctx context.Context, now time.Time) error {
 	cur, err := a.btcTip()
 	if err != nil {
 		return err
 	}
 	target := a.tree.BestChain(a.isEndorsed)
+	a.endorsedTip = target
 	if target == cur {
 		return nil
 	}
@@ -177,37 +177,17 @@ func CheckBody(p *utxo.Params, hash chainhash.Hash, height int32, raw []byte) (*
 	return blk, nil
 }
 
-// canonical is called for each block as it is connected: the first time,
-// it pays the block's reward to its synchronizer and to the validators
-// that endorsed it before it became canonical, and tells staking who was
-// there and who missed it.
-func (a *App) canonical(n *btcheaders.Node, now time.Time) error {
-	r := a.recs.m[n.Hash()]
-	if r == nil || r.paid {
-		return nil
-	}
-	r.paid, r.dirty = true, true
-	endorsed := slices.Clone(r.endorsers)
-	if _, err := a.stake.PayBitcoinBlockReward(n.Height(), r.submitter, endorsed); err != nil {
-		return fmt.Errorf("%w: reward of %s: %v", ErrHalt, n.Hash(), err)
-	}
-	var missed []tx.Address
-	for _, v := range a.stake.ActiveValidators() {
-		if _, found := slices.BinarySearchFunc(endorsed, v.Operator, cmpAddr); !found {
-			missed = append(missed, v.Operator)
-		}
-	}
-	jailed, err := a.stake.RecordEndorsements(endorsed, missed, now)
-	if err != nil {
-		return fmt.Errorf("%w: attendance of %s: %v", ErrHalt, n.Hash(), err)
-	}
-	for _, op := range jailed {
-		a.log.Warn("validator jailed for missing endorsements", "operator", op)
+// canonical is called for each block as it is connected. It pays nothing
+// and takes no attendance: it opens the block's attendance window, which
+// settle closes attendance_window satnode blocks later (attendance.go).
+// A block already in its window or settled keeps it: reconnecting after a
+// short reorg neither reopens the window nor pays twice.
+func (a *App) canonical(n *btcheaders.Node, _ time.Time) error {
+	if r := a.recs.m[n.Hash()]; r != nil && !r.paid && r.canonicalAt == 0 {
+		a.settling.opened(r)
 	}
 	return nil
 }
-
-func cmpAddr(a, b tx.Address) int { return bytes.Compare(a[:], b[:]) }
 
 // finalize moves the finalized base up to finality_depth below the UTXO
 // tip, pruning the header tree and the records of pruned headers.
@@ -220,11 +200,20 @@ func (a *App) finalize() error {
 	if h <= a.tree.Base().Height() {
 		return nil
 	}
-	if _, err := a.tree.SetBase(tip.Ancestor(h)); err != nil {
+	old := a.tree.Base().Height()
+	pruned, err := a.tree.SetBase(tip.Ancestor(h))
+	if err != nil {
 		return fmt.Errorf("%w: finalize %d: %v", ErrHalt, h, err)
 	}
-	for _, r := range a.recs.sorted() {
-		if n, ok := a.tree.Get(r.hash); !ok || n.Height() <= a.tree.Base().Height() {
+	// The records to drop: those of the pruned branches, and those at or
+	// below the new base (the base's own chain, now final).
+	for _, n := range pruned {
+		if r := a.recs.m[n.Hash()]; r != nil {
+			a.recs.remove(r)
+		}
+	}
+	for ht := old + 1; ht <= h; ht++ {
+		for _, r := range a.recs.atHeight(ht) {
 			a.recs.remove(r)
 		}
 	}

@@ -15,10 +15,14 @@
 //     (utxo.Engine) along the canonical chain — the most-work chain of
 //     endorsed blocks above the finalized base — disconnecting back to the
 //     fork point on a reorg, connecting at most max_btc_bytes_per_block of
-//     bodies per block. A block connected for the first time pays its
-//     reward to its first submitter and the validators that endorsed it in
-//     time, and counts who missed it. The base follows the tip at
-//     finality_depth; a fork below it cannot enter the tree.
+//     bodies per block. A block connected for the first time opens its
+//     attendance window: attendance_window blocks later it is settled
+//     (attendance.go) — its reward paid to its first submitter and to the
+//     active validators that endorsed it, on time or (at late_reward_bps)
+//     late, and one round of the validators' signed-blocks window taken.
+//     Only bonded, active, unjailed validators may endorse, count toward
+//     2/3 and earn. The base follows the tip at finality_depth; a fork
+//     below it cannot enter the tree.
 //
 //   - Bodies come only through a BodyProvider and are checked against their
 //     header; a missing one is waited for, never guessed.

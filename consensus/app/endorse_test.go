@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -54,7 +55,8 @@ func straightDigest(t *testing.T, raws [][]byte) [32]byte {
 // same app hash.
 func TestEndorseMainnet(t *testing.T) {
 	raws := mainnetRaws(t)
-	h := newHarness(t, harnessOpts{stakes: []uint64{10e6, 10e6, 10e6, 10e6}})
+	h := newHarness(t, harnessOpts{stakes: []uint64{10e6, 10e6, 10e6, 10e6},
+		params: func(p *Params) { p.MaxHeadersAhead, p.MaxHeadersPerBlock = 20_000, 20_000 }})
 	h.mustOK(h.submit(raws[1:])...)
 	if got := h.btcTip(); got != 0 {
 		t.Fatalf("the set moved to %d before any endorsement", got)
@@ -84,13 +86,28 @@ func TestEndorseMainnet(t *testing.T) {
 		t.Fatal("reloaded set differs")
 	}
 	h.mustOK()
-	// The fourth validator's late endorsements of recent blocks are
-	// recorded (they earn nothing: the blocks were paid); blocks below the
-	// finalized base are gone.
+	// The blocks that became final in the catch-up were settled at once,
+	// without attendance: the fourth validator, which endorsed nothing, is
+	// not jailed. Its endorsements of the recent blocks, whose windows are
+	// open, are late and earn the late share when the windows close; a
+	// block below the finalized base is too late, and ignored.
+	if v, _ := h.app.stake.Validator(h.vals[3].op.addr); v.Jailed || v.Missed != 0 || v.Commission != 0 {
+		t.Fatalf("fourth validator after the catch-up: %+v", v)
+	}
 	n := int32(len(raws))
-	h.mustOK(h.endorse(3, n-3, raws[n-3:])...)
-	if r := h.block(h.endorse(3, 1, raws[1:2])...); r.TxResults[0].Code != uint32(tx.CodeUnknownBlock) {
-		t.Fatalf("endorsing a pruned block: code %d", r.TxResults[0].Code)
+	res = h.mustOK(h.endorse(3, n-3, raws[n-3:])...)
+	if log := res.TxResults[0].Log; !strings.Contains(log, "3 new late") {
+		t.Fatalf("late endorsements: %s", log)
+	}
+	res = h.mustOK(h.endorse(3, 1, raws[1:2])...)
+	if log := res.TxResults[0].Log; !strings.Contains(log, "1 too late") {
+		t.Fatalf("endorsing a pruned block: %s", log)
+	}
+	for range h.app.params.AttendanceWindow {
+		h.mustOK()
+	}
+	if v, _ := h.app.stake.Validator(h.vals[3].op.addr); v.Jailed || v.Commission == 0 {
+		t.Fatalf("fourth validator after its late endorsements: %+v", v)
 	}
 }
 
@@ -124,17 +141,21 @@ func TestStakeThreshold(t *testing.T) {
 
 // TestByteBudget: with a budget of one byte, each satnode block applies a
 // single Bitcoin block and the rest waits for the next blocks; rewards go
-// to the submitter and the endorsers as blocks become canonical.
+// to the submitter and the endorsers as the blocks' attendance windows
+// close.
 func TestByteBudget(t *testing.T) {
 	raws := mainnetRaws(t)[:11]
 	h := newHarness(t, harnessOpts{stakes: []uint64{10e6}, params: func(p *Params) { p.MaxBTCBytesPerBlock = 1 }})
-	syncBefore, _ := h.app.stake.Account(h.sync.addr)
 	h.mustOK(h.submit(raws[1:])...)
+	syncBefore, _ := h.app.stake.Account(h.sync.addr) // after its fee
 	h.mustOK(h.endorse(0, 1, raws[1:])...)
 	for want := int32(1); want <= 10; want++ {
 		if got := h.btcTip(); got != want {
 			t.Fatalf("satnode block %d: Bitcoin tip %d, want %d", h.height, got, want)
 		}
+		h.mustOK()
+	}
+	for range h.app.params.AttendanceWindow {
 		h.mustOK()
 	}
 	syncAfter, _ := h.app.stake.Account(h.sync.addr)

@@ -14,6 +14,9 @@ import (
 type blockCtx struct {
 	height int64
 	time   time.Time
+	// headersAdded counts the headers the block's transactions added so
+	// far, against max_headers_per_block.
+	headersAdded int64
 }
 
 // result is one transaction's outcome: a code (tx.CodeOK or a rejection)
@@ -21,20 +24,25 @@ type blockCtx struct {
 type result struct {
 	code tx.Code
 	log  string
+	// fee is what payer paid; payer is nil when the transaction was
+	// refused before its fee (bad bytes, signature, nonce, or a fee the
+	// account cannot pay).
+	fee   uint64
+	payer *tx.Address
 }
 
 func fail(err error) result {
 	return result{code: tx.CodeOf(err), log: err.Error()}
 }
 
-// checkStateless decodes and verifies a transaction without reading state:
-// what CheckTx and ProcessProposal rely on.
-func (a *App) checkStateless(raw []byte) (*tx.Envelope, tx.Msg, error) {
+// checkStateless decodes and verifies a transaction for chainID without
+// reading state: what CheckTx and the proposal checks start with.
+func checkStateless(chainID string, raw []byte) (*tx.Envelope, tx.Msg, error) {
 	env, err := tx.Unmarshal(raw)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := env.Verify(a.chainID); err != nil {
+	if err := env.Verify(chainID); err != nil {
 		return nil, nil, err
 	}
 	msg, err := env.Msg()
@@ -45,21 +53,26 @@ func (a *App) checkStateless(raw []byte) (*tx.Envelope, tx.Msg, error) {
 }
 
 // deliver executes one transaction of a block. A transaction whose
-// signature and nonce are good uses its nonce even if its message is then
-// rejected, so a rejected transaction cannot be replayed.
+// signature and nonce are good and whose signer can pay the fee uses its
+// nonce and pays the fee even if its message is then rejected, so a
+// rejected transaction can be neither replayed nor sent for free.
 func (a *App) deliver(bc *blockCtx, raw []byte) result {
-	env, msg, err := a.checkStateless(raw)
+	env, msg, err := checkStateless(a.chainID, raw)
 	if err != nil {
 		return fail(err)
 	}
-	if err := a.stake.CheckAndBumpNonce(env.Signer, env.Nonce); err != nil {
+	fee := a.params.Fee(len(raw))
+	if err := a.stake.BeginTx(env.Signer, env.Nonce, fee); err != nil {
 		return fail(err)
 	}
+	signer := env.Signer
 	log, err := a.execute(bc, env.Signer, msg)
 	if err != nil {
-		return fail(err)
+		r := fail(err)
+		r.fee, r.payer = fee, &signer
+		return r
 	}
-	return result{code: tx.CodeOK, log: log}
+	return result{code: tx.CodeOK, log: log, fee: fee, payer: &signer}
 }
 
 func (a *App) execute(bc *blockCtx, signer tx.Address, msg tx.Msg) (string, error) {
@@ -94,10 +107,18 @@ func (a *App) execute(bc *blockCtx, signer tx.Address, msg tx.Msg) (string, erro
 // blocks; only the first is credited). The first header the rules refuse
 // ends the transaction with its code; the headers before it stay added,
 // each having passed every rule on its own.
+//
+// Two caps bound the tree, whatever the submitters do: no header more than
+// max_headers_ahead above the canonical tip, and no more than
+// max_headers_per_block headers added by all the block's transactions
+// together. A header refused by a cap is not wrong, only early: the
+// synchronizer submits it again once the tip has moved.
 func (a *App) submitHeaders(bc *blockCtx, signer tx.Address, m tx.SubmitHeaders) (string, error) {
 	if !a.stake.IsSynchronizer(signer) {
 		return "", &tx.Error{Code: tx.CodeUnregisteredSynchronizer, Msg: fmt.Sprintf("%s is not a registered synchronizer", signer)}
 	}
+	tipHeight, _, _ := a.engine.Tip()
+	ceiling := int64(tipHeight) + int64(a.params.MaxHeadersAhead)
 	added, known := 0, 0
 	for i := range m.Headers {
 		h, err := parseHeader(m.Headers[i][:])
@@ -108,44 +129,76 @@ func (a *App) submitHeaders(bc *blockCtx, signer tx.Address, m tx.SubmitHeaders)
 			known++
 			continue
 		}
+		if parent, ok := a.tree.Get(h.PrevBlock); ok && int64(parent.Height())+1 > ceiling {
+			return "", &tx.Error{Code: tx.CodeTooFarAhead, Msg: fmt.Sprintf("header %d of %d (%s) at %d is more than max_headers_ahead %d above the canonical tip %d, after adding %d",
+				i, len(m.Headers), h.BlockHash(), parent.Height()+1, a.params.MaxHeadersAhead, tipHeight, added)}
+		}
+		if bc.headersAdded >= int64(a.params.MaxHeadersPerBlock) {
+			return "", &tx.Error{Code: tx.CodeBlockHeaderLimit, Msg: fmt.Sprintf("header %d of %d (%s): this block already added max_headers_per_block %d headers, after adding %d",
+				i, len(m.Headers), h.BlockHash(), a.params.MaxHeadersPerBlock, added)}
+		}
 		n, err := a.tree.Add(h, bc.time)
 		if err != nil {
 			return "", fmt.Errorf("header %d of %d (%s), after adding %d: %w", i, len(m.Headers), h.BlockHash(), added, headerErr(err))
 		}
 		a.recs.put(&blockRec{height: n.Height(), hash: n.Hash(), submitter: signer})
+		bc.headersAdded++
 		added++
 	}
 	return fmt.Sprintf("added %d headers, %d already known", added, known), nil
 }
 
-// endorse records a validator's endorsements. All items are checked before
-// any is recorded: the transaction applies whole or not at all.
+// endorse records a validator's endorsements. Only a bonded, active,
+// unjailed validator may endorse (CodeNotActive): no other's endorsement
+// would count toward 2/3 or earn. An item for a block not yet canonical is
+// on time, one for a block canonical but not settled is late (attendance.go);
+// an item for a settled block, or at or below the finalized base, is too
+// late and ignored, so one stale item does not fail a batch. Every item
+// is checked before any is recorded: the transaction applies whole or not
+// at all.
 func (a *App) endorse(signer tx.Address, m tx.Endorse) (string, error) {
 	v, ok := a.stake.ValidatorByEndorser(signer)
 	if !ok {
 		return "", &tx.Error{Code: tx.CodeNotEndorser, Msg: fmt.Sprintf("%s is no validator's endorser key", signer)}
 	}
-	recs := make([]*blockRec, len(m.Items))
-	for i, it := range m.Items {
+	if a.stake.Power(v.Operator) == 0 {
+		return "", &tx.Error{Code: tx.CodeNotActive, Msg: fmt.Sprintf("validator %s is not bonded, active and unjailed", v.Operator)}
+	}
+	base := a.tree.Base().Height()
+	recs := make([]*blockRec, 0, len(m.Items))
+	tooLate := 0
+	for _, it := range m.Items {
+		if int64(it.Height) <= int64(base) {
+			// Final: its record is settled and gone, or it is the base,
+			// which needs no endorsement.
+			tooLate++
+			continue
+		}
 		n, ok := a.tree.Get(it.Hash)
-		if !ok || n.Height() != int32(it.Height) {
+		r := a.recs.m[it.Hash]
+		if !ok || n.Height() != int32(it.Height) || r == nil {
 			return "", &tx.Error{Code: tx.CodeUnknownBlock, Msg: fmt.Sprintf("no header %s at height %d", it.Hash, it.Height)}
 		}
-		r := a.recs.m[it.Hash]
-		if r == nil {
-			// The base itself: it is final and needs no endorsement.
-			return "", &tx.Error{Code: tx.CodeBelowFinalized, Msg: fmt.Sprintf("%s at %d is the finalized base", it.Hash, it.Height)}
+		if r.paid {
+			tooLate++
+			continue
 		}
-		recs[i] = r
+		recs = append(recs, r)
 	}
-	fresh := 0
+	onTime, late := 0, 0
 	for _, r := range recs {
-		if r.addEndorser(v.Operator) {
-			r.dirty = true
-			fresh++
+		added, isLate := r.addEndorser(v.Operator)
+		switch {
+		case !added:
+			continue
+		case isLate:
+			late++
+		default:
+			onTime++
 		}
+		a.recs.touch(r)
 	}
-	return fmt.Sprintf("%d endorsements, %d new", len(recs), fresh), nil
+	return fmt.Sprintf("%d endorsements: %d new on time, %d new late, %d too late", len(m.Items), onTime, late, tooLate), nil
 }
 
 // headerErr maps the header tree's rule errors onto transaction codes.

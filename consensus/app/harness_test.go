@@ -47,7 +47,7 @@ func newValidatorKeys(i int) validatorKeys {
 // harness drives the application as CometBFT would, block by block, in
 // process, over an in-memory store.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	app    *App
 	store  utxo.Store
 	bodies *MemBodies
@@ -67,7 +67,7 @@ type harnessOpts struct {
 	genesis func(*Genesis)
 }
 
-func newHarness(t *testing.T, o harnessOpts) *harness {
+func newHarness(t testing.TB, o harnessOpts) *harness {
 	t.Helper()
 	if o.network == "" {
 		o.network = "mainnet"
@@ -94,7 +94,9 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		h.vals = append(h.vals, k)
 		g.Validators = append(g.Validators, GenesisValidator{Operator: k.op.addr.String(), ConsensusKey: hex.EncodeToString(k.cons),
 			EndorserKey: k.endorser.addr.String(), CommissionBps: 1000, Moniker: "v" + string(rune('0'+i)), SelfStake: st})
-		g.Accounts = append(g.Accounts, GenesisAccount{Address: k.op.addr.String(), Balance: 1_000_000_000})
+		// Every transaction pays a fee: the endorser keys need funds too.
+		g.Accounts = append(g.Accounts, GenesisAccount{Address: k.op.addr.String(), Balance: 1_000_000_000},
+			GenesisAccount{Address: k.endorser.addr.String(), Balance: 1_000_000_000})
 	}
 	if o.genesis != nil {
 		o.genesis(&g)

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -12,38 +13,48 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	abci "github.com/cometbft/cometbft/abci/types"
 
-	"github.com/satnode/satnode/consensus/btcheaders"
-	"github.com/satnode/satnode/utxo"
-	"github.com/satnode/satnode/utxo/muhash"
 	"github.com/satnode/satnode/utxo/query"
 
 	"github.com/satnode/satnode/consensus/tx"
 )
 
-// Query answers read-only questions about the state as of the last
-// FinalizeBlock, in JSON. Paths:
+// Query answers read-only questions about the last committed state, in
+// JSON, from the committed view: never from the state FinalizeBlock is
+// changing, so queries run on their own ABCI connection while a block
+// executes (or waits for a body), and every answer belongs to the one
+// commit whose height it carries. Paths:
 //
 //	/account/<address>   {"address","balance","nonce"}
 //	/validators          [{"operator","consensus_key","endorser","commission_bps","moniker","tokens","power","jailed","jailed_until"}]
 //	/synchronizers       [{"address","bond","payout"}]
-//	/btc-tip             {"height","hash","muhash","base_height","base_hash","best_header_height","best_header_hash"}
-//	/endorsements        [{"height","hash","submitter","endorsers","endorsed","paid","endorsed_power","total_power"}]
+//	/btc-tip             {"height","hash","muhash","base_height","base_hash","best_header_height","best_header_hash","max_headers_ahead"}
+//	/btc-header/<hash>   {"height","hash","canonical","final"}
+//	/utxo-info[/<height>] the set's totals (gettxoutsetinfo)
+//	/endorsements[?after=<height>:<hash>&limit=<n>]
+//	                     [{"height","hash","submitter","endorsers","late","endorsed","paid","endorsed_power","total_power"}]
 //
-// Every answer carries the CometBFT height it was read at.
+// /endorsements lists the open records, those not yet settled (paid), in
+// (height, hash) order, at most limit (default and maximum
+// MaxEndorsementsPage) after the cursor: the endorser pages through them.
 func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
-	if a.stake == nil {
-		return queryErr(&tx.Error{Code: tx.CodeInternal, Msg: "no chain yet"}), nil
+	v, err := a.views.Acquire()
+	if err != nil {
+		return queryErr(&tx.Error{Code: tx.CodeInternal, Msg: "no committed state yet"}), nil
 	}
-	v, err := a.query(req.Path)
+	defer v.Release()
+	out, err := v.query(req.Path)
 	if err != nil {
 		return queryErr(err), nil
 	}
-	b, err := json.Marshal(v)
+	b, err := json.Marshal(out)
 	if err != nil {
 		return queryErr(err), nil
 	}
-	return &abci.ResponseQuery{Code: uint32(tx.CodeOK), Value: b, Height: a.height}, nil
+	return &abci.ResponseQuery{Code: uint32(tx.CodeOK), Value: b, Height: v.Height}, nil
 }
+
+// MaxEndorsementsPage bounds one /endorsements answer.
+const MaxEndorsementsPage = 1000
 
 func queryErr(err error) *abci.ResponseQuery {
 	return &abci.ResponseQuery{Code: uint32(tx.CodeOf(err)), Codespace: codespace, Log: err.Error()}
@@ -81,13 +92,19 @@ type btcTipJSON struct {
 	BaseHash         string `json:"base_hash"`
 	BestHeaderHeight int32  `json:"best_header_height"`
 	BestHeaderHash   string `json:"best_header_hash"`
+	// MaxHeadersAhead is the genesis cap: headers more than this above
+	// Height are refused.
+	MaxHeadersAhead int32 `json:"max_headers_ahead"`
 }
 
 type endorsementJSON struct {
-	Height        int32    `json:"height"`
-	Hash          string   `json:"hash"`
-	Submitter     string   `json:"submitter"`
-	Endorsers     []string `json:"endorsers"`
+	Height    int32    `json:"height"`
+	Hash      string   `json:"hash"`
+	Submitter string   `json:"submitter"`
+	Endorsers []string `json:"endorsers"`
+	// Late endorsed after the block became canonical, within the
+	// attendance window.
+	Late          []string `json:"late"`
 	Endorsed      bool     `json:"endorsed"`
 	Paid          bool     `json:"paid"`
 	EndorsedPower int64    `json:"endorsed_power"`
@@ -107,59 +124,60 @@ type headerJSON struct {
 	Final bool `json:"final"`
 }
 
-func (a *App) query(path string) (any, error) {
+func (v *View) query(path string) (any, error) {
 	switch {
 	case strings.HasPrefix(path, "/btc-header/"):
 		hash, err := chainhash.NewHashFromStr(strings.TrimPrefix(path, "/btc-header/"))
 		if err != nil {
 			return nil, &tx.Error{Code: tx.CodeMalformed, Msg: fmt.Sprintf("bad block hash: %v", err)}
 		}
-		n, ok := a.tree.Get(*hash)
+		h, ok, err := v.HeaderHeight(*hash)
+		if err != nil {
+			return nil, &tx.Error{Code: tx.CodeInternal, Msg: err.Error()}
+		}
 		if !ok {
 			return nil, &tx.Error{Code: tx.CodeUnknownBlock, Msg: fmt.Sprintf("no header %s in the tree", hash)}
 		}
-		tip, err := a.btcTip()
-		if err != nil {
-			return nil, err
+		canonical := false
+		if ch, err := v.Reader.HeightOf(*hash); err == nil && ch == h && h <= v.Tip.Height {
+			canonical = true
 		}
-		base := a.tree.Base()
-		return headerJSON{Height: n.Height(), Hash: n.Hash().String(),
-			Canonical: n.Height() <= tip.Height() && tip.Ancestor(n.Height()) == n,
-			Final:     n.Height() <= base.Height()}, nil
+		return headerJSON{Height: h, Hash: hash.String(), Canonical: canonical, Final: h <= v.Final.Height}, nil
 	case strings.HasPrefix(path, "/account/"):
 		addr, err := tx.ParseAddress(strings.TrimPrefix(path, "/account/"))
 		if err != nil {
 			return nil, err
 		}
-		acct, ok := a.stake.Account(addr)
+		acct, ok, err := v.Account(addr)
+		if err != nil {
+			return nil, &tx.Error{Code: tx.CodeInternal, Msg: err.Error()}
+		}
 		if !ok {
 			return nil, &tx.Error{Code: tx.CodeUnknownAccount, Msg: fmt.Sprintf("no account %s", addr)}
 		}
 		return accountJSON{Address: addr.String(), Balance: acct.Balance, Nonce: acct.Nonce}, nil
 	case path == "/utxo-info" || strings.HasPrefix(path, "/utxo-info/"):
-		// The store holds exactly the committed state: the engine writes
-		// only at Commit, and queries run between ABCI calls.
 		height := int64(-1)
 		if h := strings.TrimPrefix(path, "/utxo-info/"); h != path {
-			v, err := strconv.ParseInt(h, 10, 32)
-			if err != nil || v < 0 {
+			n, err := strconv.ParseInt(h, 10, 32)
+			if err != nil || n < 0 {
 				return nil, &tx.Error{Code: tx.CodeMalformed, Msg: fmt.Sprintf("bad height %q", h)}
 			}
-			height = v
+			height = n
 		}
-		v, err := query.GetTxOutSetInfo(utxo.NewReader(a.cfg.Store), int32(height))
+		info, err := query.GetTxOutSetInfo(v.Reader, int32(height))
 		if err != nil {
 			return nil, &tx.Error{Code: tx.CodeMalformed, Msg: err.Error()}
 		}
-		return v, nil
+		return info, nil
 	case path == "/validators":
 		out := []validatorJSON{}
-		for _, v := range a.stake.Validators() {
-			j := validatorJSON{Operator: v.Operator.String(), ConsensusKey: hex.EncodeToString(v.ConsensusKey[:]),
-				Endorser: v.EndorserKey.String(), CommissionBps: v.CommissionBps, Moniker: v.Moniker,
-				Tokens: v.Tokens, Power: a.stake.Power(v.Operator), Jailed: v.Jailed}
-			if v.Jailed {
-				t := v.JailedUntil.UTC()
+		for _, val := range v.Validators {
+			j := validatorJSON{Operator: val.Operator.String(), ConsensusKey: hex.EncodeToString(val.ConsensusKey[:]),
+				Endorser: val.EndorserKey.String(), CommissionBps: val.CommissionBps, Moniker: val.Moniker,
+				Tokens: val.Tokens, Power: v.Powers[val.Operator], Jailed: val.Jailed}
+			if val.Jailed {
+				t := val.JailedUntil.UTC()
 				j.JailedUntil = &t
 			}
 			out = append(out, j)
@@ -167,36 +185,100 @@ func (a *App) query(path string) (any, error) {
 		return out, nil
 	case path == "/synchronizers":
 		out := []synchronizerJSON{}
-		for _, s := range a.stake.Synchronizers() {
+		for _, s := range v.Synchronizers {
 			out = append(out, synchronizerJSON{Address: s.Address.String(), Bond: s.Bond, Payout: s.Payout.String()})
 		}
 		return out, nil
 	case path == "/btc-tip":
-		tip, err := a.btcTip()
+		info, err := query.GetTxOutSetInfo(v.Reader, -1)
+		if err != nil {
+			return nil, &tx.Error{Code: tx.CodeInternal, Msg: err.Error()}
+		}
+		return btcTipJSON{Height: v.Tip.Height, Hash: v.Tip.Hash.String(), MuHash: info.MuHash,
+			BaseHeight: v.Final.Height, BaseHash: v.Final.Hash.String(),
+			BestHeaderHeight: v.BestHeader.Height, BestHeaderHash: v.BestHeader.Hash.String(),
+			MaxHeadersAhead: v.ChainParams.MaxHeadersAhead}, nil
+	case path == "/endorsements" || strings.HasPrefix(path, "/endorsements?"):
+		after, limit, err := parsePage(strings.TrimPrefix(path, "/endorsements"))
 		if err != nil {
 			return nil, err
 		}
-		mu, err := a.engine.Digest()
+		recs, err := v.openRecords(after, limit)
 		if err != nil {
-			return nil, err
+			return nil, &tx.Error{Code: tx.CodeInternal, Msg: err.Error()}
 		}
-		best := a.tree.BestChain(func(*btcheaders.Node) bool { return true })
-		return btcTipJSON{Height: tip.Height(), Hash: tip.Hash().String(), MuHash: muhash.Digest(mu).String(),
-			BaseHeight: a.tree.Base().Height(), BaseHash: a.tree.Base().Hash().String(),
-			BestHeaderHeight: best.Height(), BestHeaderHash: best.Hash().String()}, nil
-	case path == "/endorsements":
-		total := a.stake.TotalPower()
 		out := []endorsementJSON{}
-		for _, r := range a.recs.sorted() {
+		for _, r := range recs {
 			j := endorsementJSON{Height: r.height, Hash: r.hash.String(), Submitter: r.submitter.String(),
-				Endorsers: []string{}, Endorsed: r.endorsed, Paid: r.paid, TotalPower: total}
+				Endorsers: []string{}, Late: []string{}, Endorsed: r.endorsed, Paid: r.paid, TotalPower: v.TotalPower}
 			for _, op := range r.endorsers {
 				j.Endorsers = append(j.Endorsers, op.String())
-				j.EndorsedPower += a.stake.Power(op)
+				j.EndorsedPower += v.Powers[op]
+			}
+			for _, op := range r.lateEndorsers() {
+				j.Late = append(j.Late, op.String())
 			}
 			out = append(out, j)
 		}
 		return out, nil
 	}
 	return nil, &tx.Error{Code: tx.CodeMalformed, Msg: fmt.Sprintf("unknown query path %q", path)}
+}
+
+// parsePage reads "?after=<height>:<hash>&limit=<n>" (both optional).
+func parsePage(q string) (*BlockRef, int, error) {
+	bad := func(f string, a ...any) error { return &tx.Error{Code: tx.CodeMalformed, Msg: fmt.Sprintf(f, a...)} }
+	limit := MaxEndorsementsPage
+	if q == "" {
+		return nil, limit, nil
+	}
+	vals, err := url.ParseQuery(strings.TrimPrefix(q, "?"))
+	if err != nil {
+		return nil, 0, bad("bad query string: %v", err)
+	}
+	if l := vals.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > MaxEndorsementsPage {
+			return nil, 0, bad("limit %q: want 1..%d", l, MaxEndorsementsPage)
+		}
+		limit = n
+	}
+	var after *BlockRef
+	if c := vals.Get("after"); c != "" {
+		hs, hashHex, ok := strings.Cut(c, ":")
+		h, err := strconv.ParseInt(hs, 10, 32)
+		if !ok || err != nil || h < 0 {
+			return nil, 0, bad("after %q: want <height>:<hash>", c)
+		}
+		hash, err := chainhash.NewHashFromStr(hashHex)
+		if err != nil || len(hashHex) != 64 {
+			return nil, 0, bad("after %q: want <height>:<hash>", c)
+		}
+		after = &BlockRef{Height: int32(h), Hash: *hash}
+	}
+	return after, limit, nil
+}
+
+// openRecords reads up to limit records not yet settled, after the cursor,
+// from the committed store. Settled records lie between the finalized base
+// and the tip (at most finality_depth heights), so a page reads little
+// more than it returns.
+func (v *View) openRecords(after *BlockRef, limit int) ([]*blockRec, error) {
+	start := recKey(v.Final.Height+1, chainhash.Hash{})
+	if after != nil && after.Height > v.Final.Height {
+		start = append(recKey(after.Height, after.Hash), 0)
+	}
+	it := v.snap.Iterate(prefixEndorse, start)
+	defer it.Release()
+	var out []*blockRec
+	for it.Next() && len(out) < limit {
+		r, err := decodeRec(it.Key(), it.Value())
+		if err != nil {
+			return nil, err
+		}
+		if !r.paid {
+			out = append(out, r)
+		}
+	}
+	return out, it.Err()
 }

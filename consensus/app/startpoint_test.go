@@ -55,7 +55,9 @@ func TestLaterStartPoint(t *testing.T) {
 		}
 	}
 
-	h := newHarness(t, harnessOpts{stakes: []uint64{10e6, 10e6, 10e6, 10e6}, store: imported(start), genesis: setStart(want)})
+	// Every remaining header goes in one block: above the default cap.
+	caps := func(p *Params) { p.MaxHeadersPerBlock = 20_000 }
+	h := newHarness(t, harnessOpts{stakes: []uint64{10e6, 10e6, 10e6, 10e6}, store: imported(start), genesis: setStart(want), params: caps})
 	h.mustOK(h.submit(raws[start+1:])...)
 	var txs [][]byte
 	for i := 0; i < 3; i++ {

@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"errors"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +41,8 @@ type View struct {
 	// FinalityDepth is the chain parameter: how far below Tip the
 	// finalized base is kept.
 	FinalityDepth int32
+	// ChainParams are the chain's genesis parameters.
+	ChainParams Params
 	// Tip is the UTXO set's tip: the last applied block of the canonical
 	// chain. TipWork is its cumulative work as the header tree counts it.
 	Tip     BlockRef
@@ -53,8 +54,10 @@ type View struct {
 	// Endorsed is the tip of the most-work chain of endorsed headers: where
 	// the set is heading (equal to Tip once every endorsed body is applied).
 	Endorsed BlockRef
-	// Pending are the headers above the finalized base with their
-	// endorsement progress, by height then hash.
+	// Pending is what PendingPage pages over in a view built by hand
+	// (tests); the application's views leave it empty and PendingPage
+	// reads the committed records from the store instead, so publishing a
+	// view costs nothing per pending header.
 	Pending []PendingBlock
 	// Unendorsed counts the pending blocks (PendingPage) not yet endorsed.
 	Unendorsed    int
@@ -67,8 +70,9 @@ type View struct {
 	// Reader reads the committed store. Valid until Release.
 	Reader *utxo.Reader
 
-	snap utxo.Snapshot
-	refs atomic.Int64
+	snap      utxo.Snapshot
+	fromStore bool
+	refs      atomic.Int64
 }
 
 // PendingBlock is a header above the finalized base and how far its
@@ -94,6 +98,49 @@ func (v *View) PendingPage(after *BlockRef, limit int) ([]PendingBlock, *BlockRe
 	if limit < 1 {
 		limit = 1
 	}
+	if !v.fromStore {
+		return v.pendingFromList(after, limit)
+	}
+	// Records are keyed by (height, hash); the pending ones are above the
+	// finalized base, and all but a few forks below Tip are above Tip.
+	startHeight := v.Final.Height + 1
+	start := recKey(startHeight, chainhash.Hash{})
+	if after != nil && after.Height >= startHeight {
+		start = append(recKey(after.Height, after.Hash), 0)
+	}
+	it := v.snap.Iterate(prefixEndorse, start)
+	defer it.Release()
+	var out []PendingBlock
+	for it.Next() {
+		r, err := decodeRec(it.Key(), it.Value())
+		if err != nil {
+			return nil, nil, err
+		}
+		if r.height <= v.Tip.Height {
+			h, err := v.Reader.HeightOf(r.hash)
+			if err == nil && h == r.height {
+				continue // applied: finished
+			}
+			if err != nil && !errors.Is(err, utxo.ErrNotFound) {
+				return nil, nil, err
+			}
+		}
+		if len(out) == limit {
+			last := out[len(out)-1].BlockRef
+			return out, &last, nil
+		}
+		p := PendingBlock{BlockRef: BlockRef{r.height, r.hash}, Submitter: r.submitter, Endorsers: r.endorsers,
+			Endorsed: r.endorsed, Paid: r.paid}
+		for _, op := range r.endorsers {
+			p.EndorsedPower += v.Powers[op]
+		}
+		out = append(out, p)
+	}
+	return out, nil, it.Err()
+}
+
+// pendingFromList pages Pending, for views built by hand (tests).
+func (v *View) pendingFromList(after *BlockRef, limit int) ([]PendingBlock, *BlockRef, error) {
 	var out []PendingBlock
 	for _, p := range v.Pending {
 		if p.Canonical {
@@ -109,6 +156,11 @@ func (v *View) PendingPage(after *BlockRef, limit int) ([]PendingBlock, *BlockRe
 		out = append(out, p)
 	}
 	return out, nil, nil
+}
+
+// Account reads an account of the committed state.
+func (v *View) Account(addr tx.Address) (staking.Account, bool, error) {
+	return staking.ReadAccount(v.snap, prefixStaking, addr)
 }
 
 // Release gives the view back; the caller must not use it afterwards.
@@ -284,31 +336,18 @@ func (a *App) publishView(blockTime time.Time) error {
 	if err != nil {
 		return err
 	}
-	total := a.stake.TotalPower()
-	best := a.tree.BestChain(func(*btcheaders.Node) bool { return true })
-	endorsed := a.tree.BestChain(a.isEndorsed)
+	sv := a.stakeSummary()
+	endorsed := a.endorsedTip
+	if endorsed == nil {
+		endorsed = a.tree.BestChain(a.isEndorsed)
+	}
 	v := &View{
 		ChainID: a.chainID, Height: a.height, AppHash: a.appHash, Time: blockTime,
-		Params: a.engine.Params(), FinalityDepth: a.params.FinalityDepth,
-		Tip: ref(tip), TipWork: tip.Work(), Final: ref(a.tree.Base()), BestHeader: ref(best), Endorsed: ref(endorsed),
-		Validators: a.stake.Validators(), Powers: map[tx.Address]int64{}, Synchronizers: a.stake.Synchronizers(),
-		TotalPower: total, NeededPower: neededPower(total),
-		Reader: utxo.NewReader(snap), snap: snap,
-	}
-	for _, val := range v.Validators {
-		v.Powers[val.Operator] = a.stake.Power(val.Operator)
-	}
-	for _, r := range a.recs.sorted() {
-		p := PendingBlock{BlockRef: BlockRef{r.height, r.hash}, Submitter: r.submitter,
-			Endorsers: slices.Clone(r.endorsers), Endorsed: r.endorsed, Paid: r.paid}
-		for _, op := range r.endorsers {
-			p.EndorsedPower += a.stake.Power(op)
-		}
-		p.Canonical = r.height <= tip.Height() && tip.Ancestor(r.height).Hash() == r.hash
-		v.Pending = append(v.Pending, p)
-		if !p.Canonical && !p.Endorsed {
-			v.Unendorsed++
-		}
+		Params: a.engine.Params(), FinalityDepth: a.params.FinalityDepth, ChainParams: a.params,
+		Tip: ref(tip), TipWork: tip.Work(), Final: ref(a.tree.Base()), BestHeader: ref(a.tree.BestHeader()),
+		Endorsed: ref(endorsed), Validators: sv.validators, Powers: sv.powers, Synchronizers: sv.synchronizers,
+		TotalPower: sv.total, NeededPower: neededPower(sv.total), Unendorsed: a.recs.unendorsed,
+		Reader: utxo.NewReader(snap), snap: snap, fromStore: true,
 	}
 	var ev *Event
 	if len(a.changes) > 0 {
@@ -320,3 +359,29 @@ func (a *App) publishView(blockTime time.Time) error {
 }
 
 func ref(n *btcheaders.Node) BlockRef { return BlockRef{n.Height(), n.Hash()} }
+
+// stakeView is the staking part of a View. Views share it, read-only,
+// until the staking state changes: most commits change nothing in it, and
+// copying thousands of validators each block would make a commit's cost
+// follow the state's size.
+type stakeView struct {
+	root          [32]byte
+	validators    []staking.Validator
+	powers        map[tx.Address]int64
+	synchronizers []staking.Synchronizer
+	total         int64
+}
+
+func (a *App) stakeSummary() *stakeView {
+	root := a.stake.Root()
+	if a.stakeView != nil && a.stakeView.root == root {
+		return a.stakeView
+	}
+	sv := &stakeView{root: root, validators: a.stake.Validators(), powers: map[tx.Address]int64{},
+		synchronizers: a.stake.Synchronizers(), total: a.stake.TotalPower()}
+	for _, val := range sv.validators {
+		sv.powers[val.Operator] = a.stake.Power(val.Operator)
+	}
+	a.stakeView = sv
+	return sv
+}

@@ -1,6 +1,7 @@
 package btcheaders
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
@@ -138,8 +139,30 @@ func TestSetBase(t *testing.T) {
 	if _, err := tr.SetBase(n["5A"].Ancestor(-3)); !errors.Is(err, ErrNotInTree) {
 		t.Fatalf("SetBase(nil): %v", err)
 	}
-	if _, err := tr.SetBase(n["1"]); err != nil {
+	gone, err := tr.SetBase(n["1"])
+	if err != nil {
 		t.Fatal(err)
+	}
+	// Everything of the side branches, in (height, hash) order; ties by
+	// the hashes' byte order (internal, little-endian).
+	want := []string{"1'", "2'", "3'", "3A", "4'", "4A", "5A"}
+	before := func(a, b string) bool {
+		ha, hb := n[a].Hash(), n[b].Hash()
+		return bytes.Compare(ha[:], hb[:]) < 0
+	}
+	if before("3A", "3'") {
+		want[2], want[3] = want[3], want[2]
+	}
+	if before("4A", "4'") {
+		want[4], want[5] = want[5], want[4]
+	}
+	if got := names(n, gone); !slicesEqual(got, want) {
+		t.Fatalf("pruned %v, want %v", got, want)
+	}
+	for _, g := range gone {
+		if g.Height() != n[names(n, []*Node{g})[0]].Height() || g.Height() < 1 || g.Height() > 5 {
+			t.Fatalf("pruned node lost its height")
+		}
 	}
 	if got := names(n, tr.Tips()); len(got) != 1 || got[0] != "4" {
 		t.Fatalf("tips after SetBase %v", got)
@@ -152,7 +175,7 @@ func TestSetBase(t *testing.T) {
 			t.Fatalf("%s survived", name)
 		}
 	}
-	if tr.BestChain(nil) != n["4"] {
+	if tr.BestChain(nil) != n["4"] || tr.BestHeader() != n["4"] {
 		t.Fatal("best chain after SetBase")
 	}
 	if _, err := tr.SetBase(n["4'"]); !errors.Is(err, ErrNotInTree) {
@@ -161,11 +184,11 @@ func TestSetBase(t *testing.T) {
 	if _, err := tr.SetBase(n["0"]); !errors.Is(err, ErrBaseBackwards) {
 		t.Fatalf("SetBase below the base: %v", err)
 	}
-	if _, err := tr.SetBase(n["1"]); err != nil {
-		t.Fatalf("SetBase to itself: %v", err)
+	if gone, err := tr.SetBase(n["1"]); err != nil || gone != nil {
+		t.Fatalf("SetBase to itself: %v, pruned %d", err, len(gone))
 	}
 	b1, b2 := reorg["1'"], reorg["2'"]
-	_, err := tr.Add(&b1, hourAfter(&b1))
+	_, err = tr.Add(&b1, hourAfter(&b1))
 	wantCode(t, err, ErrBelowFinalized)
 	_, err = tr.Add(&b2, hourAfter(&b2))
 	wantCode(t, err, ErrUnknownParent)
@@ -175,9 +198,23 @@ func TestSetBase(t *testing.T) {
 	for i := 6; i <= 3000; i++ {
 		mustAdd(t, tr, &hdrs[i])
 	}
-	for _, h := range []int32{20, 2016, 2020, 2030, 2900} {
-		if _, err := tr.SetBase(tr.BestChain(nil).Ancestor(h)); err != nil {
+	// Only the move to 2016 drops candidates: the spine from above the old
+	// base at 20 to below the new bottom at 2006. The later moves drop only
+	// ancestry that was already below the base.
+	for _, c := range []struct {
+		h    int32
+		gone int
+	}{{20, 0}, {2016, 2005 - 20}, {2020, 0}, {2030, 0}, {2900, 0}} {
+		h := c.h
+		old := tr.Base().Height()
+		gone, err := tr.SetBase(tr.BestChain(nil).Ancestor(h))
+		if err != nil {
 			t.Fatal(err)
+		}
+		if len(gone) != c.gone || len(gone) > 0 && (gone[0].Height() != old+1 ||
+			gone[len(gone)-1].Height() != RequiredBottom(tr.Params(), h)-1 ||
+			gone[0].Hash() != hdrs[old+1].BlockHash()) {
+			t.Fatalf("base %d: %d pruned, want %d", h, len(gone), c.gone)
 		}
 		if tr.Bottom().Height() != RequiredBottom(tr.Params(), h) || tr.Bottom().Parent() != nil ||
 			tr.Len() != 3001-int(tr.Bottom().Height()) {

@@ -12,7 +12,8 @@ import (
 
 // Node is one header in the tree. Nodes are owned by their Tree: read them
 // through the methods, and do not use one after SetBase pruned it (Get no
-// longer returns it).
+// longer returns it) beyond Hash, Height, Seq and Work, which stay valid so
+// that the caller can act on SetBase's list of pruned nodes.
 //
 // The header is kept field by field rather than as a wire.BlockHeader: the
 // previous-block hash is the parent's hash, and the timestamp fits 32 bits,

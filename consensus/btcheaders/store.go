@@ -130,7 +130,8 @@ func compareHeightHash(a, b *Node) int {
 }
 
 // Nodes returns every node, the base's ancestry included, in (height, hash)
-// order, the order of the stored keys.
+// order, the order of the stored keys. It sorts the whole tree, so it is
+// for Load, tests and tools, not for every block.
 func (t *Tree) Nodes() []*Node {
 	out := make([]*Node, 0, len(t.index))
 	for _, n := range t.index {

@@ -222,6 +222,10 @@ func equalTrees(t testing.TB, a, b *Tree) {
 	if a.Base().Hash() != b.Base().Hash() || a.Bottom().Hash() != b.Bottom().Hash() {
 		t.Fatal("base or bottom differ")
 	}
+	if a.BestHeader() != a.BestChain(nil) || b.BestHeader() != b.BestChain(nil) ||
+		a.BestHeader().Hash() != b.BestHeader().Hash() {
+		t.Fatal("best header differs, or is not BestChain(nil)")
+	}
 	ta, tb := a.Tips(), b.Tips()
 	if len(ta) != len(tb) {
 		t.Fatalf("%d tips vs %d", len(ta), len(tb))

@@ -17,10 +17,12 @@ const (
 	tagParams       byte = 'c'
 	tagDelegation   byte = 'd'
 	tagGlobal       byte = 'g'
+	tagMissed       byte = 'm'
 	tagPower        byte = 'p'
 	tagSynchronizer byte = 's'
 	tagUnbonding    byte = 'u'
 	tagValidator    byte = 'v'
+	tagWindow       byte = 'w'
 
 	keyVersion byte = 1
 
@@ -128,11 +130,7 @@ func encodeValidator(v *validator) []byte {
 	b = binary.BigEndian.AppendUint16(b, v.commissionBps)
 	b = binary.BigEndian.AppendUint64(b, v.tokens)
 	b = binary.BigEndian.AppendUint64(b, v.shares)
-	jailed := byte(0)
-	if v.jailed {
-		jailed = 1
-	}
-	b = append(b, jailed)
+	b = append(b, jailStatus(v))
 	b = binary.BigEndian.AppendUint64(b, uint64(v.jailedUntil))
 	b = binary.BigEndian.AppendUint32(b, v.missed)
 	b = binary.BigEndian.AppendUint64(b, v.commission)
@@ -140,6 +138,24 @@ func encodeValidator(v *validator) []byte {
 	b = append(b, v.acc[:]...)
 	b = append(b, byte(len(v.moniker)))
 	return append(b, v.moniker...)
+}
+
+// The validator's jail byte: free, jailed, or tombstoned (jailed for
+// good after a double sign).
+const (
+	jailFree       byte = 0
+	jailJailed     byte = 1
+	jailTombstoned byte = 2
+)
+
+func jailStatus(v *validator) byte {
+	switch {
+	case v.tombstoned:
+		return jailTombstoned
+	case v.jailed:
+		return jailJailed
+	}
+	return jailFree
 }
 
 func decodeValidator(op tx.Address, val []byte) (*validator, error) {
@@ -162,14 +178,14 @@ func decodeValidator(op tx.Address, val []byte) (*validator, error) {
 		return nil, corruptf("validator %x: value of %d bytes does not match its layout", op[:], len(val))
 	}
 	switch {
-	case jailed > 1:
+	case jailed > jailTombstoned:
 		return nil, corruptf("validator %x: jailed flag %d", op[:], jailed)
 	case v.commissionBps > tx.MaxCommissionBps:
 		return nil, corruptf("validator %x: commission %d bps", op[:], v.commissionBps)
 	case n > tx.MaxMonikerBytes || !utf8.Valid(moniker):
 		return nil, corruptf("validator %x: bad moniker", op[:])
 	}
-	v.jailed = jailed == 1
+	v.jailed, v.tombstoned = jailed != jailFree, jailed == jailTombstoned
 	v.moniker = string(moniker)
 	return v, nil
 }

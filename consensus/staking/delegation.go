@@ -234,18 +234,20 @@ func (s *State) Undelegate(delegator tx.Address, m tx.Undelegate, height int64, 
 	return nil
 }
 
-// jail takes v out of the active set until at least until (nanoseconds).
+// jail takes v out of the active set until at least until (nanoseconds)
+// and clears its signed-blocks window, as x/slashing does: a jailed
+// validator takes no attendance, and comes back with a clean window.
 func (s *State) jail(v *validator, until int64) {
 	v.jailed = true
 	v.jailedUntil = max(v.jailedUntil, until)
-	v.missed = 0
+	s.resetWindow(v)
 	s.touchValidator(v)
 	s.activeValid = false
 }
 
-// Unjail releases op's validator: it must be jailed, its jail time over
-// (now ≥ jailed-until), and its operator's self-stake at least
-// min_self_stake.
+// Unjail releases op's validator: it must be jailed, not tombstoned, its
+// jail time over (now ≥ jailed-until), and its operator's self-stake at
+// least min_self_stake.
 func (s *State) Unjail(op tx.Address, now time.Time) error {
 	v, ok := s.validators[op]
 	if !ok {
@@ -253,6 +255,9 @@ func (s *State) Unjail(op tx.Address, now time.Time) error {
 	}
 	if !v.jailed {
 		return reject(tx.CodeNotJailed, "validator %s is not jailed", op)
+	}
+	if v.tombstoned {
+		return reject(tx.CodeTombstoned, "validator %s double-signed and is tombstoned: it can never be unjailed", op)
 	}
 	if nanos(now) < v.jailedUntil {
 		return reject(tx.CodeJailed, "validator %s is jailed until %s", op, fromNanos(v.jailedUntil))
@@ -265,7 +270,6 @@ func (s *State) Unjail(op tx.Address, now time.Time) error {
 		return reject(tx.CodeInsufficientStake, "self stake %d below the minimum %d", self, s.params.MinSelfStake)
 	}
 	v.jailed = false
-	v.missed = 0
 	s.touchValidator(v)
 	s.activeValid = false
 	return nil

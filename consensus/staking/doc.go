@@ -11,8 +11,9 @@
 //     operation either applies fully or changes nothing, and rejects with a
 //     *tx.Error whose Code is one of the stable codes of package tx.
 //   - Pays each canonical Bitcoin block's reward (PayBitcoinBlockReward),
-//     slashes double signers (SlashDoubleSign), counts missed endorsements
-//     and jails for downtime (RecordEndorsements).
+//     slashes and tombstones double signers (SlashDoubleSign), takes
+//     attendance over a signed-blocks window and jails for downtime
+//     (RecordAttendance).
 //   - Keeps the active set and the voting powers endorsements are weighed
 //     with (Power, TotalPower, Endorsed), matures unbonding entries and
 //     produces CometBFT validator updates (EndBlock).
@@ -24,7 +25,8 @@
 // and knows nothing of ABCI, CometBFT types, Bitcoin headers or which
 // Bitcoin block is canonical; the application wires those and hands in
 // already-authenticated senders, CometBFT heights and block times, the
-// evidence's consensus key, and the endorsers of each canonical block. It
+// evidence's consensus key, and the on-time and late endorsers of each
+// canonical block when its attendance window closes. It
 // reads no clock: every time is a CometBFT block time passed in. It does
 // not decide whether a failed message keeps its nonce bump.
 //
@@ -56,14 +58,43 @@
 // below one unit of power; the active set is the max_validators unjailed
 // validators with the most tokens, ties broken by operator address bytes.
 //
+// # Slashing, jailing and attendance
+//
+// A double sign (CometBFT evidence) burns double_sign_slash_bps of the
+// validator's bonded tokens and of its unbonding entries created at or
+// after the infraction height, jails it and tombstones it: it can never be
+// unjailed, and later evidence against it, repeated or new, is refused
+// (tx.CodeTombstoned) and changes nothing, so an infraction is slashed
+// once.
+//
+// Attendance is a signed-blocks window, as in Cosmos x/slashing. A round is
+// one canonical Bitcoin block whose attendance window has closed; each
+// validator in the active set at that moment signed it (it endorsed the
+// block, on time or late) or missed it. A validator keeps a bit per round
+// for its last downtime_window rounds and the count of bits set; when that
+// count exceeds downtime_max_missed, downtime_slash_bps of its bonded
+// tokens is burned, it is jailed until now + downtime_jail_duration and
+// its window is cleared. Any jailing clears the window, and a validator
+// outside the active set takes no rounds, so it comes back with a clean
+// one. A round costs O(1) per active validator: one bit, at most one
+// 64-byte bitmap chunk rewritten.
+//
 // # Rewards
 //
 // For the canonical Bitcoin block at height h the reward is
-// initial_reward >> (h / halving_interval) (0 after 64 halvings). The
-// synchronizer's payout address gets floor(reward × synchronizer_share_bps
-// / 10^4); each endorsing validator gets floor(rest × tokens / Σ tokens of
-// the endorsers); its operator takes floor(share × commission_bps / 10^4)
-// as commission, and the remainder D accrues to its delegators:
+// initial_reward >> (h / halving_interval) (0 after 64 halvings), paid
+// when the block's attendance window closes. The synchronizer's payout
+// address gets floor(reward × synchronizer_share_bps / 10^4). The rest R
+// goes to the eligible endorsers: those that endorsed the block on time
+// (before it became canonical) or late (within the window after) and are
+// in the active set at payment; jailed and inactive validators get
+// nothing and weigh nothing. Each eligible endorser's share is
+// floor(R × tokens / Σ tokens of the eligible endorsers, on time and late);
+// an on-time endorser is paid its share, a late one
+// floor(share × late_reward_bps / 10^4), the cut going to the community
+// pool. Of what a validator is paid, its operator takes
+// floor(paid × commission_bps / 10^4) as commission, and the remainder D
+// accrues to its delegators:
 //
 //	acc   += floor(D × 10^18 / shares)                 (256-bit, per validator)
 //	pool  += ceil(Δacc × shares / 10^18)               (≤ D)
@@ -75,8 +106,9 @@
 // delegation change, never per delegator per block. Two delegators joining
 // at different times each earn exactly the blocks they were delegated for.
 //
-// Rounding dust is kept exactly. The remainder of the pro-rata split and
-// D − ceil(Δacc × shares / 10^18) go to the community pool at once; what
+// Rounding dust is kept exactly. The remainder of the pro-rata split, the
+// late cuts and D − ceil(Δacc × shares / 10^18) go to the community pool
+// at once; what
 // each settlement's floor leaves behind stays in the validator's pool,
 // which therefore always covers every pending reward, and moves to the
 // community pool when the validator's last share leaves. CheckInvariants
@@ -102,12 +134,14 @@
 //	'c'  params        —                                       80 bytes, below
 //	'd'  delegation    delegator (32) ‖ operator (32)          shares (8, > 0) ‖ last ratio (32)
 //	'g'  global        —                                       supply (8) ‖ community pool (8)
+//	'm'  missed bitmap operator (32) ‖ chunk (2)               64 bytes of the window's bitmap
 //	'p'  power         consensus key (32)                      power last sent to CometBFT (8, > 0)
 //	's'  synchronizer  address (32)                            bond (8, > 0) ‖ payout address (32)
 //	'u'  unbonding     completion time (8, sign-flipped) ‖     amount (8, > 0)
 //	                   delegator (32) ‖ operator (32) ‖
 //	                   creation height (8, sign-flipped)
 //	'v'  validator     operator (32)                           below
+//	'w'  window        operator (32)                           next round's position (4)
 //
 // Validator value (144 + n bytes):
 //
@@ -117,9 +151,9 @@
 //	64      2     commission, bps (≤ 10000)
 //	66      8     tokens
 //	74      8     shares
-//	82      1     jailed (0 or 1)
+//	82      1     0 free, 1 jailed, 2 tombstoned (jailed for good)
 //	83      8     jailed until, int64 Unix nanoseconds
-//	91      4     consecutive missed endorsements
+//	91      4     rounds missed in the signed-blocks window
 //	95      8     unclaimed commission
 //	103     8     reward pool
 //	111     32    cumulative reward per share × 10^18, 256-bit
@@ -132,6 +166,17 @@
 // double_sign_slash_bps (2) ‖ double_sign_jail_duration ns (8) ‖
 // downtime_max_missed (4) ‖ downtime_jail_duration ns (8) ‖
 // downtime_slash_bps (2) ‖ downtime_window (4) ‖ late_reward_bps (2).
+//
+// A validator's signed-blocks window is a 'w' record, present from the
+// first round it is counted in until it is jailed, holding the ring
+// position (0 ≤ next < downtime_window) the coming round is written to,
+// and its bitmap: round position i is bit 0x80 >> (i mod 8) of byte i / 8,
+// set when that round was missed, stored in 64-byte chunks ('m', chunk c
+// holding positions 512c to 512c + 511), a chunk only while one of its
+// bits is set. The validator's missed count equals the bits set. A
+// validator of operator O that missed the first two rounds it was counted
+// in, as the third is coming, is 'w' O → 00000002 and 'm' O 0000 → c0 then
+// 63 zero bytes (format_test.go checks them).
 //
 // Worked example, prefix 'S': the account of key 0x01 × 32 with balance
 // 100,000,000 and last nonce 3 is

@@ -58,11 +58,11 @@ func TestWorkedExample(t *testing.T) {
 // TestValidatorLayout pins the validator value's offsets of doc.go.
 func TestValidatorLayout(t *testing.T) {
 	v := &validator{consensusKey: [32]byte{1}, endorser: tx.Address{2}, commissionBps: 0x0304,
-		tokens: 5, shares: 6, jailed: true, jailedUntil: -2, missed: 7, commission: 8, pool: 9,
+		tokens: 5, shares: 6, jailed: true, tombstoned: true, jailedUntil: -2, missed: 7, commission: 8, pool: 9,
 		acc: u256{31: 10}, moniker: "ab"}
 	b := encodeValidator(v)
 	want := unhex(t, `01`+strings.Repeat("00", 31)+`02`+strings.Repeat("00", 31)+`0304
-		0000000000000005 0000000000000006 01 fffffffffffffffe 00000007 0000000000000008 0000000000000009`+
+		0000000000000005 0000000000000006 02 fffffffffffffffe 00000007 0000000000000008 0000000000000009`+
 		strings.Repeat("00", 31)+`0a 02 6162`)
 	if !bytes.Equal(b, want) {
 		t.Fatalf("validator value\n%x\nwant\n%x", b, want)

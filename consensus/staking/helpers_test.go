@@ -142,11 +142,20 @@ func (h *harness) val(o tx.Address) Validator {
 	return v
 }
 
+// pay pays the reward of btcHeight to on-time endorsers.
 func (h *harness) pay(btcHeight int32, endorsers ...tx.Address) Payout {
 	h.t.Helper()
-	p, err := h.PayBitcoinBlockReward(btcHeight, syncer(1), endorsers)
+	p, err := h.PayBitcoinBlockReward(btcHeight, syncer(1), endorsers, nil)
 	h.ok(err)
 	return p
+}
+
+// round takes one attendance round in which signed endorsed.
+func (h *harness) round(now time.Time, signed ...tx.Address) []tx.Address {
+	h.t.Helper()
+	jailed, err := h.RecordAttendance(signed, now)
+	h.ok(err)
+	return jailed
 }
 
 func (h *harness) withdraw(d, o tx.Address) uint64 {

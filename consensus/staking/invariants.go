@@ -27,7 +27,10 @@ func (a *u128) add(x uint64) {
 //     empty once the validator has no shares;
 //   - an unjailed validator's operator has at least min_self_stake;
 //   - the key indexes match the validators, endorser keys are not
-//     operators, unbonding entries are sorted and positive.
+//     operators, unbonding entries are sorted and positive;
+//   - a tombstoned validator is jailed; signed-blocks windows belong to
+//     unjailed validators, fit downtime_window, and count exactly the
+//     validators' missed rounds.
 func (s *State) CheckInvariants() error {
 	if err := s.params.Validate(); err != nil {
 		return err
@@ -79,6 +82,8 @@ func (s *State) CheckInvariants() error {
 			return fmt.Errorf("staking: invariant: validator %s: pool %d below pending %v", op, v.pool, pendingSum[op])
 		case v.shares == 0 && v.pool != 0:
 			return fmt.Errorf("staking: invariant: validator %s: pool %d without shares", op, v.pool)
+		case v.tombstoned && !v.jailed:
+			return fmt.Errorf("staking: invariant: validator %s: tombstoned but not jailed", op)
 		}
 		if !v.jailed {
 			self := uint64(0)
@@ -100,6 +105,9 @@ func (s *State) CheckInvariants() error {
 		}
 		total.add(amount)
 	}
+	if err := s.checkWindows(); err != nil {
+		return err
+	}
 	for pub, p := range s.reported {
 		if p <= 0 || !hasKey(s.byConsensus, pub) {
 			return fmt.Errorf("staking: invariant: reported power %d for key %x", p, pub[:])
@@ -110,4 +118,8 @@ func (s *State) CheckInvariants() error {
 		return fmt.Errorf("staking: invariant: holdings %v ≠ supply %d", total, s.supply)
 	}
 	return nil
+}
+
+func invariantf(format string, args ...any) error {
+	return fmt.Errorf("staking: invariant: "+format, args...)
 }

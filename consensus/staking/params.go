@@ -33,7 +33,9 @@ type Params struct {
 	// DoubleSignSlashBps is the fraction of stake burned for double
 	// signing, in basis points (< 10000).
 	DoubleSignSlashBps uint16
-	// DoubleSignJailDuration is how long a double signer stays jailed (≥ 0).
+	// DoubleSignJailDuration sets a double signer's jailed-until: now +
+	// this (≥ 0). A double signer is also tombstoned, so it stays jailed
+	// after that time too; the value only shows when the jail began.
 	DoubleSignJailDuration time.Duration
 	// DowntimeWindow is the number of attendance rounds (canonical Bitcoin
 	// blocks) over which missed endorsements are counted, like x/slashing's

@@ -62,14 +62,16 @@ func TestEndorsedByStake(t *testing.T) {
 	if !Endorsed(h.Power(a), h.TotalPower()) {
 		t.Fatalf("%d of %d not endorsed", h.Power(a), h.TotalPower())
 	}
-	// Slashing A lowers its power and undoes the outcome.
-	_, err := h.SlashDoubleSign(consKey(0x11), 1, t0)
-	h.ok(err)
+	// Jailing A for downtime (three missed rounds of six) burns 1% of its
+	// stake: once out of jail, its lower power undoes the outcome.
+	for i := 0; i < 3; i++ {
+		h.round(t0, b)
+	}
 	if h.Power(a) != 0 {
 		t.Fatal("jailed validator has power")
 	}
-	h.ok(h.Unjail(a, t0.Add(time.Hour)))
-	if h.Power(a) != 64 || Endorsed(h.Power(a), h.TotalPower()) { // 6800 − 5% = 6460
+	h.ok(h.Unjail(a, t0.Add(10*time.Minute)))
+	if h.Power(a) != 67 || Endorsed(h.Power(a), h.TotalPower()) { // 6800 − 1% = 6732
 		t.Fatalf("after slash %d of %d", h.Power(a), h.TotalPower())
 	}
 }
@@ -102,51 +104,61 @@ func TestEndBlockUpdates(t *testing.T) {
 		t.Fatalf("updates %+v", u)
 	}
 
-	// A slashed validator's power falls.
-	_, err := h.RecordEndorsements(nil, []tx.Address{op(3)}, t0)
-	h.ok(err)
-	_, err = h.SlashDoubleSign(consKey(0x12), 1, t0)
-	h.ok(err)
-	h.ok(h.Unjail(op(2), t0.Add(time.Hour)))
-	if u := h.EndBlock(t0.Add(time.Hour)); len(u) != 1 || u[0] != (ValidatorUpdate{consKey(0x12), 190}) {
-		t.Fatalf("updates %+v", u)
-	}
-
-	// A jailed validator leaves with a power-0 update and a waiting one
-	// takes its place; updates come sorted by key.
+	// Attendance over a window of 6 rounds, jailed above 2 missed. A
+	// fourth validator waits outside the set of three.
 	h.ok(h.CreateValidator(del(3), createMsg(4, 5000)))
-	if u := h.EndBlock(t0.Add(time.Hour)); len(u) != 0 {
+	if u := h.EndBlock(t0); len(u) != 0 {
 		t.Fatalf("a fourth validator entered a set of three: %+v", u)
 	}
-	jailed, err := h.RecordEndorsements([]tx.Address{op(1)}, []tx.Address{op(3)}, t0.Add(time.Hour))
-	h.ok(err)
-	if len(jailed) != 0 {
-		t.Fatal("jailed after two misses")
+	now := t0.Add(time.Hour)
+	h.round(now, op(1), op(2))        // op 3 misses 1
+	h.round(now, op(1), op(2), op(3)) // signs
+	if jailed := h.round(now, op(1), op(2), del(3)); len(jailed) != 0 {
+		t.Fatal("jailed after two misses") // del 3's validator is not counted: not active
 	}
-	jailed, err = h.RecordEndorsements(nil, []tx.Address{op(3), op(1)}, t0.Add(time.Hour))
-	h.ok(err)
+	jailed := h.round(now, op(2))
 	if len(jailed) != 1 || jailed[0] != op(3) || h.Power(op(3)) != 0 {
 		t.Fatalf("jailed %v", jailed)
 	}
-	u := h.EndBlock(t0.Add(time.Hour))
+	// A jailed validator leaves with a power-0 update and a waiting one
+	// takes its place; updates come sorted by key.
+	u := h.EndBlock(now)
 	wantU := []ValidatorUpdate{{consKey(0x13), 0}, {consKey(0x14), 50}}
 	slices.SortFunc(wantU, func(a, b ValidatorUpdate) int { return bytes.Compare(a.PubKey[:], b.PubKey[:]) })
 	if !slices.Equal(u, wantU) {
 		t.Fatalf("updates %+v, want %+v", u, wantU)
 	}
-	// Downtime slashed 1%: 30,000 → 29,700, and reset the counter.
-	if v := h.val(op(3)); v.Tokens != 29_700 || v.MissedInRow != 0 || !v.JailedUntil.Equal(t0.Add(70*time.Minute)) {
+	// Downtime slashed 1%: 30,000 → 29,700, and cleared the window.
+	if v := h.val(op(3)); v.Tokens != 29_700 || v.Missed != 0 || !v.JailedUntil.Equal(now.Add(10*time.Minute)) {
 		t.Fatalf("validator %+v", v)
 	}
-	if v := h.val(op(1)); v.MissedInRow != 1 {
-		t.Fatalf("op 1 missed %d", v.MissedInRow)
+	if v := h.val(op(1)); v.Missed != 1 {
+		t.Fatalf("op 1 missed %d", v.Missed)
+	}
+	if v := h.val(del(3)); v.Missed != 0 {
+		t.Fatalf("the inactive validator missed %d", v.Missed)
+	}
+	// Back from jail, the slashed validator returns with less power and
+	// pushes op 4 out again.
+	h.ok(h.Unjail(op(3), now.Add(10*time.Minute)))
+	u = h.EndBlock(now.Add(10 * time.Minute))
+	wantU = []ValidatorUpdate{{consKey(0x13), 297}, {consKey(0x14), 0}}
+	slices.SortFunc(wantU, func(a, b ValidatorUpdate) int { return bytes.Compare(a.PubKey[:], b.PubKey[:]) })
+	if !slices.Equal(u, wantU) {
+		t.Fatalf("updates %+v, want %+v", u, wantU)
+	}
+	// A double signer leaves for good.
+	_, err := h.SlashDoubleSign(consKey(0x12), 1, now)
+	h.ok(err)
+	if u := h.EndBlock(now.Add(10 * time.Minute)); len(u) != 2 || u[0].Power+u[1].Power != 50 {
+		t.Fatalf("updates %+v", u) // op 2 leaves (0), op 4 returns (50)
 	}
 	h.rejects(tx.CodeUnknownValidator, func() error {
-		_, err := h.RecordEndorsements([]tx.Address{del(1)}, nil, t0)
+		_, err := h.RecordAttendance([]tx.Address{del(1)}, t0)
 		return err
 	})
 	h.rejects(tx.CodeInternal, func() error {
-		_, err := h.RecordEndorsements([]tx.Address{op(1)}, []tx.Address{op(1)}, t0)
+		_, err := h.RecordAttendance([]tx.Address{op(1), op(1)}, t0)
 		return err
 	})
 }

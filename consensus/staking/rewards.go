@@ -1,9 +1,7 @@
 package staking
 
 import (
-	"bytes"
 	"math/big"
-	"slices"
 
 	"github.com/satnode/satnode/consensus/tx"
 )
@@ -14,11 +12,13 @@ type Payout struct {
 	Minted uint64
 	// Synchronizer is what the synchronizer's payout address received.
 	Synchronizer uint64
-	// Validators are the endorsers' shares, in the order given.
+	// Validators are the eligible endorsers' parts: the on-time ones in the
+	// order given, then the late ones in the order given.
 	Validators []ValidatorPayout
 	// Community is what went to the community pool: the remainder of the
-	// pro-rata split, the accumulator's rounding, and the validators'
-	// share when no endorser has stake.
+	// pro-rata split, the late endorsers' cuts, the accumulator's
+	// rounding, and the validators' share when no eligible endorser has
+	// stake.
 	Community uint64
 }
 
@@ -30,6 +30,9 @@ type ValidatorPayout struct {
 	// Delegators went to the validator's reward pool, claimable by its
 	// delegations in proportion to their shares.
 	Delegators uint64
+	// Late: it endorsed after the block became canonical, and was paid
+	// late_reward_bps of its pro-rata share.
+	Late bool
 }
 
 type rewardPlan struct {
@@ -40,18 +43,30 @@ type rewardPlan struct {
 }
 
 // PayBitcoinBlockReward mints the reward scheduled for the canonical
-// Bitcoin block at btcHeight (Params.RewardAt) and distributes it:
-// synchronizer_share_bps of it to the payout address of synchronizer (the
-// first valid submitter of the header); the rest to endorsers, the
-// operators of the validators that endorsed the block in time, pro rata by
-// their bonded tokens. Each validator's operator takes its commission and
-// the remainder accrues to its delegators through the reward-per-share
-// accumulator; nothing loops over delegators. Who qualifies as an endorser
-// is the caller's decision: every listed validator shares, jailed or not.
+// Bitcoin block at btcHeight (Params.RewardAt) and distributes it, when
+// the block's attendance window closes:
 //
-// Unregistered synchronizer, unknown or repeated endorsers, a negative
-// height or a supply overflow are rejected and change nothing.
-func (s *State) PayBitcoinBlockReward(btcHeight int32, synchronizer tx.Address, endorsers []tx.Address) (Payout, error) {
+//   - synchronizer_share_bps of it, rounded down, to the payout address of
+//     synchronizer (the first valid submitter of the header);
+//   - the rest R to the eligible endorsers: the validators listed in onTime
+//     (endorsed before the block became canonical) or late (endorsed within
+//     the attendance window after) that are in the active set now (Power >
+//     0: bonded, unjailed, ranked within max_validators). Jailed or inactive
+//     endorsers get nothing, and their stake does not dilute the others.
+//     Each eligible endorser's share is floor(R × tokens / W), W the tokens
+//     of all eligible endorsers, on time and late alike; an on-time endorser
+//     is paid its share, a late one floor(share × late_reward_bps / 10^4),
+//     and the late cut goes to the community pool;
+//   - of what a validator is paid, its operator takes floor(paid ×
+//     commission_bps / 10^4) as commission and the remainder accrues to its
+//     delegators through the reward-per-share accumulator; nothing loops
+//     over delegators.
+//
+// R − Σ shares (rounding, or all of R when no endorser is eligible) goes to
+// the community pool. An unregistered synchronizer, an unknown operator,
+// one listed twice (in either list or both), a negative height or a supply
+// overflow are rejected and change nothing.
+func (s *State) PayBitcoinBlockReward(btcHeight int32, synchronizer tx.Address, onTime, late []tx.Address) (Payout, error) {
 	if btcHeight < 0 {
 		return Payout{}, internalf("negative Bitcoin height %d", btcHeight)
 	}
@@ -59,19 +74,30 @@ func (s *State) PayBitcoinBlockReward(btcHeight int32, synchronizer tx.Address, 
 	if !ok {
 		return Payout{}, reject(tx.CodeUnregisteredSynchronizer, "%s is not a synchronizer", synchronizer)
 	}
-	sorted := slices.Clone(endorsers)
-	slices.SortFunc(sorted, func(a, b tx.Address) int { return bytes.Compare(a[:], b[:]) })
+	type endorser struct {
+		op   tx.Address
+		late bool
+	}
+	var eligible []endorser
+	seen := make(map[tx.Address]struct{}, len(onTime)+len(late))
 	var weight uint64
-	for i, op := range sorted {
-		v, ok := s.validators[op]
-		if !ok {
-			return Payout{}, reject(tx.CodeUnknownValidator, "endorser %s operates no validator", op)
-		}
-		if i > 0 && sorted[i-1] == op {
-			return Payout{}, internalf("endorser %s listed twice", op)
-		}
-		if weight, ok = add64(weight, v.tokens); !ok {
-			return Payout{}, internalf("endorsers' stake exceeds 2^64-1")
+	for i, list := range [][]tx.Address{onTime, late} {
+		for _, op := range list {
+			v, ok := s.validators[op]
+			if !ok {
+				return Payout{}, reject(tx.CodeUnknownValidator, "endorser %s operates no validator", op)
+			}
+			if _, dup := seen[op]; dup {
+				return Payout{}, internalf("endorser %s listed twice", op)
+			}
+			seen[op] = struct{}{}
+			if s.Power(op) == 0 {
+				continue
+			}
+			eligible = append(eligible, endorser{op: op, late: i == 1})
+			if weight, ok = add64(weight, v.tokens); !ok {
+				return Payout{}, internalf("endorsers' stake exceeds 2^64-1")
+			}
 		}
 	}
 	reward := s.params.RewardAt(btcHeight)
@@ -82,28 +108,30 @@ func (s *State) PayBitcoinBlockReward(btcHeight int32, synchronizer tx.Address, 
 
 	out := Payout{Minted: reward, Synchronizer: fractionBps(reward, s.params.SynchronizerShareBps)}
 	rest := reward - out.Synchronizer
-	plans := make([]rewardPlan, 0, len(endorsers))
+	plans := make([]rewardPlan, 0, len(eligible))
 	var distributed uint64
-	for _, op := range endorsers {
-		v := s.validators[op]
-		var share uint64
-		if weight > 0 {
-			share, _ = mulDiv(rest, v.tokens, weight) // ≤ rest since tokens ≤ weight
-		}
+	for _, e := range eligible {
+		v := s.validators[e.op]
+		share, _ := mulDiv(rest, v.tokens, weight) // ≤ rest since tokens ≤ weight > 0
 		distributed += share
-		pl := rewardPlan{v: v, commission: fractionBps(share, v.commissionBps), acc: v.acc}
-		toDelegators := share - pl.commission
+		paid := share
+		if e.late {
+			paid = fractionBps(share, s.params.LateRewardBps)
+			out.Community += share - paid
+		}
+		pl := rewardPlan{v: v, commission: fractionBps(paid, v.commissionBps), acc: v.acc}
+		toDelegators := paid - pl.commission
 		if toDelegators > 0 && v.shares > 0 {
 			inc, credited := accumulate(toDelegators, v.shares)
 			sum := toBig(v.acc)
 			if pl.acc, ok = fromBig(sum.Add(sum, inc)); !ok {
-				return Payout{}, reject(tx.CodeOverflow, "reward accumulator of %s exceeds 2^256", op)
+				return Payout{}, reject(tx.CodeOverflow, "reward accumulator of %s exceeds 2^256", e.op)
 			}
 			pl.credited = credited
 		}
 		out.Community += toDelegators - pl.credited
-		out.Validators = append(out.Validators, ValidatorPayout{Operator: op, Commission: pl.commission,
-			Delegators: pl.credited})
+		out.Validators = append(out.Validators, ValidatorPayout{Operator: e.op, Commission: pl.commission,
+			Delegators: pl.credited, Late: e.late})
 		plans = append(plans, pl)
 	}
 	out.Community += rest - distributed

@@ -1,6 +1,7 @@
 package staking
 
 import (
+	"errors"
 	"math"
 	"testing"
 
@@ -43,7 +44,7 @@ func TestRewardSplit(t *testing.T) {
 	// Commission 10%, rounded down: 112 and 337.
 	p := h.pay(0, op(1), op(3))
 	if p.Minted != 5000 || p.Synchronizer != 500 || p.Community != 0 || len(p.Validators) != 2 ||
-		p.Validators[0] != (ValidatorPayout{op(1), 112, 1013}) || p.Validators[1] != (ValidatorPayout{op(3), 337, 3038}) {
+		p.Validators[0] != (ValidatorPayout{op(1), 112, 1013, false}) || p.Validators[1] != (ValidatorPayout{op(3), 337, 3038, false}) {
 		t.Fatalf("payout %+v", p)
 	}
 	if h.Supply() != supply+5000 || h.balance(payout(1)) != 500 {
@@ -95,29 +96,46 @@ func TestRewardSplit(t *testing.T) {
 
 	// Rejections.
 	h.rejects(tx.CodeUnregisteredSynchronizer, func() error {
-		_, err := h.PayBitcoinBlockReward(0, del(1), []tx.Address{op(1)})
+		_, err := h.PayBitcoinBlockReward(0, del(1), []tx.Address{op(1)}, nil)
 		return err
 	})
 	h.rejects(tx.CodeUnknownValidator, func() error {
-		_, err := h.PayBitcoinBlockReward(0, syncer(1), []tx.Address{op(1), del(1)})
+		_, err := h.PayBitcoinBlockReward(0, syncer(1), []tx.Address{op(1)}, []tx.Address{del(1)})
 		return err
 	})
 	h.rejects(tx.CodeInternal, func() error {
-		_, err := h.PayBitcoinBlockReward(0, syncer(1), []tx.Address{op(1), op(2), op(1)})
+		_, err := h.PayBitcoinBlockReward(0, syncer(1), []tx.Address{op(1), op(2), op(1)}, nil)
 		return err
 	})
 	h.rejects(tx.CodeInternal, func() error {
-		_, err := h.PayBitcoinBlockReward(-1, syncer(1), []tx.Address{op(1)})
+		_, err := h.PayBitcoinBlockReward(0, syncer(1), []tx.Address{op(1)}, []tx.Address{op(2), op(1)})
+		return err
+	})
+	h.rejects(tx.CodeInternal, func() error {
+		_, err := h.PayBitcoinBlockReward(-1, syncer(1), []tx.Address{op(1)}, nil)
 		return err
 	})
 }
 
+// TestRewardOverflow: genesis refuses a schedule that could take the
+// supply past 2^64-1; a state that got there anyway (built directly here)
+// refuses to mint rather than wrap around.
 func TestRewardOverflow(t *testing.T) {
 	g := testGenesis()
-	g.Accounts[0].Balance = math.MaxUint64 - h0Supply(g) + g.Accounts[0].Balance - 4999
+	mint, _ := g.Params.MaxMinted()
+	g.Accounts[0].Balance = math.MaxUint64 - h0Supply(g) + g.Accounts[0].Balance - mint + 1
+	if _, err := InitGenesis(g, testPrefix); !errors.Is(err, ErrInvalidGenesis) {
+		t.Fatalf("genesis one unit short of overflow: %v", err)
+	}
+	g.Accounts[0].Balance--
 	h := newHarness(t, g)
+	// Fill the supply to 4999 short of 2^64 behind the schedule's back.
+	extra := math.MaxUint64 - 4999 - h.Supply()
+	h.credit(op(1), extra)
+	h.setSupply(h.Supply()+extra, h.CommunityPool())
+	h.check()
 	h.rejects(tx.CodeOverflow, func() error {
-		_, err := h.PayBitcoinBlockReward(0, syncer(1), []tx.Address{op(1)})
+		_, err := h.PayBitcoinBlockReward(0, syncer(1), []tx.Address{op(1)}, nil)
 		return err
 	})
 	h.pay(10, op(1)) // 2500 still fits
@@ -219,5 +237,45 @@ func TestAccumulatorRounding(t *testing.T) {
 	}
 	if d, _ := h.Delegation(op(1), op(1)); d.PendingReward != 4050 {
 		t.Fatalf("pending %d", d.PendingReward)
+	}
+}
+
+// TestLateAndIneligible: a late endorser is paid late_reward_bps of its
+// pro-rata share and the cut goes to the community pool; a jailed
+// endorser is paid nothing and does not dilute the others.
+func TestLateAndIneligible(t *testing.T) {
+	h := newHarness(t, testGenesis())
+	// Height 0: 5000, 500 to the synchronizer; 4500 over op 1 (10,000
+	// tokens, on time) and op 3 (30,000, late): shares 1125 and 3375; op 3
+	// is paid 50%, 1687, and 1688 goes to the community pool.
+	p, err := h.PayBitcoinBlockReward(0, syncer(1), []tx.Address{op(1)}, []tx.Address{op(3)})
+	h.ok(err)
+	want := []ValidatorPayout{{op(1), 112, 1013, false}, {op(3), 168, 1519, true}}
+	if p.Synchronizer != 500 || len(p.Validators) != 2 || p.Validators[0] != want[0] || p.Validators[1] != want[1] ||
+		p.Community != 1688 || h.CommunityPool() != 1688 {
+		t.Fatalf("payout %+v", p)
+	}
+	// Jail op 2 (three missed rounds); its endorsement earns nothing and
+	// op 1 takes the whole 4500.
+	for i := 0; i < 3; i++ {
+		h.round(t0, op(1), op(3))
+	}
+	if h.Power(op(2)) != 0 {
+		t.Fatal("op 2 not jailed")
+	}
+	before := h.val(op(2))
+	p, err = h.PayBitcoinBlockReward(1, syncer(1), []tx.Address{op(2), op(1)}, nil)
+	h.ok(err)
+	if len(p.Validators) != 1 || p.Validators[0] != (ValidatorPayout{op(1), 450, 4050, false}) || p.Community != 0 {
+		t.Fatalf("payout %+v", p)
+	}
+	if after := h.val(op(2)); after.Commission != before.Commission || after.RewardPool != before.RewardPool {
+		t.Fatal("a jailed endorser was paid")
+	}
+	// Nobody eligible: the validators' part goes to the community pool.
+	p, err = h.PayBitcoinBlockReward(2, syncer(1), nil, []tx.Address{op(2)})
+	h.ok(err)
+	if len(p.Validators) != 0 || p.Community != 4500 {
+		t.Fatalf("payout %+v", p)
 	}
 }

@@ -26,7 +26,8 @@ type State struct {
 	unbonding     map[ubKey]uint64                          // entry → amount
 	ubOrder       []ubKey                                   // the keys of unbonding, sorted as stored
 	synchronizers map[tx.Address]*synchronizer
-	reported      map[[32]byte]int64 // powers CometBFT was last told of, by consensus key
+	reported      map[[32]byte]int64     // powers CometBFT was last told of, by consensus key
+	windows       map[tx.Address]*window // signed-blocks windows, by operator (attendance.go)
 
 	activeValid bool
 	active      []ActiveValidator // rank order, recomputed when activeValid is false
@@ -49,8 +50,9 @@ type validator struct {
 	tokens        uint64 // bonded: self-stake and delegations, after slashing
 	shares        uint64 // sum of the delegations' shares
 	jailed        bool
-	jailedUntil   int64 // Unix nanoseconds
-	missed        uint32
+	tombstoned    bool   // slashed for double signing: jailed for good
+	jailedUntil   int64  // Unix nanoseconds
+	missed        uint32 // missed rounds in the signed-blocks window
 	commission    uint64 // the operator's unclaimed commission
 	pool          uint64 // delegator rewards credited and not yet paid
 	acc           u256   // cumulative delegator reward per share × 10^18
@@ -109,6 +111,7 @@ func newState(p Params, prefix byte) *State {
 		unbonding:     make(map[ubKey]uint64),
 		synchronizers: make(map[tx.Address]*synchronizer),
 		reported:      make(map[[32]byte]int64),
+		windows:       make(map[tx.Address]*window),
 		rec:           newRecords(),
 	}
 }
@@ -137,7 +140,12 @@ type Validator struct {
 	SelfStake   uint64
 	Jailed      bool
 	JailedUntil time.Time
-	MissedInRow uint32
+	// Tombstoned: slashed for double signing; jailed for good, whatever
+	// JailedUntil says.
+	Tombstoned bool
+	// Missed is the number of rounds missed among the last
+	// downtime_window rounds the validator was active for (attendance.go).
+	Missed uint32
 	// Commission is the operator's unclaimed commission.
 	Commission uint64
 	// RewardPool is what the delegators have been credited and not yet
@@ -214,7 +222,8 @@ func (s *State) view(v *validator) Validator {
 	return Validator{
 		Operator: v.operator, ConsensusKey: v.consensusKey, EndorserKey: v.endorser,
 		CommissionBps: v.commissionBps, Moniker: v.moniker, Tokens: v.tokens, Shares: v.shares,
-		SelfStake: self, Jailed: v.jailed, JailedUntil: fromNanos(v.jailedUntil), MissedInRow: v.missed,
+		SelfStake: self, Jailed: v.jailed, JailedUntil: fromNanos(v.jailedUntil), Tombstoned: v.tombstoned,
+		Missed:     v.missed,
 		Commission: v.commission, RewardPool: v.pool, RewardPerShare: v.acc,
 	}
 }

@@ -123,6 +123,14 @@ func (s *State) encodeRecord(k string) []byte {
 		if p, ok := s.reported[[32]byte(body)]; ok {
 			return encodeAmount(uint64(p))
 		}
+	case tagWindow:
+		if w, ok := s.windows[tx.Address(body)]; ok {
+			return encodeWindow(w)
+		}
+	case tagMissed:
+		if w, ok := s.windows[tx.Address(body[:32])]; ok {
+			return w.chunk(uint32(binary.BigEndian.Uint16(body[32:])))
+		}
 	default:
 		panic(fmt.Sprintf("staking: touched unknown record %x", k))
 	}
@@ -267,8 +275,10 @@ func keyBodyLen(tag byte) (int, bool) {
 	switch tag {
 	case tagParams, tagGlobal:
 		return 0, true
-	case tagAccount, tagValidator, tagSynchronizer, tagPower:
+	case tagAccount, tagValidator, tagSynchronizer, tagPower, tagWindow:
 		return 32, true
+	case tagMissed:
+		return 34, true
 	case tagDelegation:
 		return 64, true
 	case tagUnbonding:
@@ -320,6 +330,10 @@ func (s *State) loadRecord(k string, v []byte) error {
 		if p, err = decodePositive(v, maxPower); err == nil {
 			s.reported[[32]byte(body)] = int64(p)
 		}
+	case tagWindow:
+		err = s.loadWindow(tx.Address(body), v)
+	case tagMissed:
+		err = s.loadMissed(tx.Address(body[:32]), binary.BigEndian.Uint16(body[32:]), v)
 	}
 	return err
 }
@@ -352,6 +366,13 @@ func (s *State) linkLoaded() error {
 	for pub := range s.reported {
 		if _, ok := s.byConsensus[pub]; !ok {
 			return corruptf("reported power for unknown consensus key %x", pub[:])
+		}
+	}
+	for op := range s.windows {
+		// A bitmap chunk creates its window; the window's own record
+		// must be there too.
+		if _, ok := s.rec.encoded[windowKey(op)]; !ok {
+			return corruptf("missed bitmap of %x without its window record", op[:])
 		}
 	}
 	return nil

@@ -218,7 +218,7 @@ func TestLoadCorrupt(t *testing.T) {
 			}
 		}
 	}
-	for _, tag := range []byte{tagAccount, tagParams, tagDelegation, tagGlobal, tagPower, tagSynchronizer, tagUnbonding, tagValidator} {
+	for _, tag := range []byte{tagAccount, tagParams, tagDelegation, tagGlobal, tagPower, tagSynchronizer, tagUnbonding, tagValidator, tagWindow, tagMissed} {
 		if !tags[tag] {
 			t.Errorf("workload stored no %q record", tag)
 		}

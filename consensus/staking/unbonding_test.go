@@ -84,10 +84,17 @@ func TestSlashUnbonding(t *testing.T) {
 		_, err := h.SlashDoubleSign(consKey(0x77), 1, t0)
 		return err
 	})
-	// A second piece of evidence slashes again and keeps the later jail end.
-	_, err = h.SlashDoubleSign(consKey(0x12), 100, t0)
-	h.ok(err)
-	if v := h.val(op(2)); v.Tokens != 26_600-1330 || !v.JailedUntil.Equal(t0.Add(time.Second+time.Hour)) {
+	// A second piece of evidence, for the same infraction or another, is
+	// refused: the validator is tombstoned, slashed once.
+	h.rejects(tx.CodeTombstoned, func() error {
+		_, err := h.SlashDoubleSign(consKey(0x12), 100, t0)
+		return err
+	})
+	h.rejects(tx.CodeTombstoned, func() error {
+		_, err := h.SlashDoubleSign(consKey(0x12), 150, t0.Add(time.Hour))
+		return err
+	})
+	if v := h.val(op(2)); v.Tokens != 26_600 || !v.Tombstoned || !v.JailedUntil.Equal(t0.Add(time.Second+time.Hour)) {
 		t.Fatalf("validator %+v", v)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/satnode/satnode/consensus/tx"
+	"github.com/satnode/satnode/utxo/memstore"
 )
 
 func createMsg(i byte, stake uint64) tx.CreateValidator {
@@ -253,22 +254,60 @@ func TestUnjail(t *testing.T) {
 	o := op(2)
 	h.rejects(tx.CodeUnknownValidator, func() error { return h.Unjail(del(1), t0) })
 	h.rejects(tx.CodeNotJailed, func() error { return h.Unjail(o, t0) })
-	_, err := h.SlashDoubleSign(consKey(0x12), 5, t0)
-	h.ok(err)
-	h.rejects(tx.CodeJailed, func() error { return h.Unjail(o, t0.Add(time.Hour-1)) })
-	h.ok(h.Unjail(o, t0.Add(time.Hour)))
-	if v := h.val(o); v.Jailed {
-		t.Fatal("still jailed")
+	for i := 0; i < 3; i++ { // three missed rounds of six: jailed for downtime
+		h.round(t0, op(1), op(3))
+	}
+	h.rejects(tx.CodeJailed, func() error { return h.Unjail(o, t0.Add(10*time.Minute-1)) })
+	h.ok(h.Unjail(o, t0.Add(10*time.Minute)))
+	if v := h.val(o); v.Jailed || v.Tokens != 19_800 {
+		t.Fatalf("validator %+v", v)
 	}
 
 	// Jailed for low self-stake: unjail needs the stake back first.
-	h.ok(h.Undelegate(o, tx.Undelegate{Validator: o, Amount: 18_500}, 6, t0.Add(2*time.Hour)))
+	h.ok(h.Undelegate(o, tx.Undelegate{Validator: o, Amount: 19_300}, 6, t0.Add(2*time.Hour)))
 	if v := h.val(o); !v.Jailed || v.SelfStake != 500 {
 		t.Fatalf("validator %+v", v)
 	}
 	h.rejects(tx.CodeInsufficientStake, func() error { return h.Unjail(o, t0.Add(3*time.Hour)) })
 	h.ok(h.Delegate(o, tx.Delegate{Validator: o, Amount: 600}))
 	h.ok(h.Unjail(o, t0.Add(3*time.Hour)))
+}
+
+// TestTombstone: a double sign slashes once and tombstones; further
+// evidence changes nothing; the validator is never unjailed, not even
+// after its jail time, nor counted in attendance; the flag survives a
+// reload.
+func TestTombstone(t *testing.T) {
+	h := newHarness(t, testGenesis())
+	supply := h.Supply()
+	burned, err := h.SlashDoubleSign(consKey(0x12), 5, t0)
+	h.ok(err)
+	if v := h.val(op(2)); burned != 1000 || h.Supply() != supply-1000 || !v.Jailed || !v.Tombstoned || v.Tokens != 19_000 {
+		t.Fatalf("burned %d, validator %+v", burned, v)
+	}
+	for _, height := range []int64{5, 5, 6} { // duplicates, then another infraction
+		h.rejects(tx.CodeTombstoned, func() error {
+			_, err := h.SlashDoubleSign(consKey(0x12), height, t0.Add(time.Minute))
+			return err
+		})
+	}
+	h.rejects(tx.CodeTombstoned, func() error { return h.Unjail(op(2), t0.Add(time.Hour)) })
+	h.rejects(tx.CodeTombstoned, func() error { return h.Unjail(op(2), t0.Add(1000*time.Hour)) })
+	for i := 0; i < 3; i++ {
+		h.round(t0, op(1), op(3))
+	}
+	if v := h.val(op(2)); v.Missed != 0 || v.Tokens != 19_000 {
+		t.Fatalf("a tombstoned validator was counted: %+v", v)
+	}
+	st := memstore.New()
+	commit(t, h.State, st)
+	loaded, err := Load(st, testPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := loaded.Validator(op(2)); !v.Tombstoned || loaded.Root() != h.Root() {
+		t.Fatalf("reloaded %+v", v)
+	}
 }
 
 func TestWithdrawRejections(t *testing.T) {

@@ -107,6 +107,25 @@ const (
 	// CodeKeyInUse: a consensus or endorser key already bound to another
 	// validator.
 	CodeKeyInUse Code = 38
+	// CodeInsufficientFee: the signer's balance cannot pay the fee the
+	// genesis schedule asks (fee_base + fee_per_byte × size), counting
+	// what its transactions already waiting in the mempool will spend.
+	CodeInsufficientFee Code = 39
+	// CodeNonceGap: the nonce is beyond the next few the account can use
+	// (the mempool's nonce window), or leaves a gap in a proposal.
+	CodeNonceGap Code = 40
+	// CodeTooFarAhead: a header is more than max_headers_ahead above the
+	// canonical tip.
+	CodeTooFarAhead Code = 41
+	// CodeBlockHeaderLimit: the satnode block already added
+	// max_headers_per_block headers; submit the rest later.
+	CodeBlockHeaderLimit Code = 42
+	// CodeNotActive: the validator is not bonded, active and unjailed, so
+	// its endorsements would neither count nor earn.
+	CodeNotActive Code = 43
+	// CodeTombstoned: the validator was slashed for double signing and can
+	// never be unjailed.
+	CodeTombstoned Code = 44
 )
 
 // codeNames is indexed by Code; String falls back to a number for codes
@@ -151,6 +170,12 @@ var codeNames = [...]string{
 	CodeInsufficientStake:        "InsufficientStake",
 	CodeDuplicateEndorsement:     "DuplicateEndorsement",
 	CodeKeyInUse:                 "KeyInUse",
+	CodeInsufficientFee:          "InsufficientFee",
+	CodeNonceGap:                 "NonceGap",
+	CodeTooFarAhead:              "TooFarAhead",
+	CodeBlockHeaderLimit:         "BlockHeaderLimit",
+	CodeNotActive:                "NotActive",
+	CodeTombstoned:               "Tombstoned",
 }
 
 // String returns the code's name, e.g. "BadSignature".

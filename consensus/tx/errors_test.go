@@ -55,6 +55,12 @@ func TestCodeTable(t *testing.T) {
 		{CodeInsufficientStake, 36, "InsufficientStake"},
 		{CodeDuplicateEndorsement, 37, "DuplicateEndorsement"},
 		{CodeKeyInUse, 38, "KeyInUse"},
+		{CodeInsufficientFee, 39, "InsufficientFee"},
+		{CodeNonceGap, 40, "NonceGap"},
+		{CodeTooFarAhead, 41, "TooFarAhead"},
+		{CodeBlockHeaderLimit, 42, "BlockHeaderLimit"},
+		{CodeNotActive, 43, "NotActive"},
+		{CodeTombstoned, 44, "Tombstoned"},
 	}
 	if len(table) != len(codeNames) {
 		t.Fatalf("%d codes pinned, %d defined: pin the new code here", len(table), len(codeNames))

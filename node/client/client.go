@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2"
+	abci "github.com/cometbft/cometbft/abci/types"
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
@@ -139,6 +141,9 @@ type Result struct {
 	Signer   string `json:"signer"`
 	Nonce    uint64 `json:"nonce"`
 	Kind     string `json:"kind"`
+	// Fee is what the signer paid (the genesis fee schedule), also when
+	// the message itself failed.
+	Fee uint64 `json:"fee"`
 }
 
 // Send signs msg as priv with nonce (0: the account's last nonce plus
@@ -176,7 +181,7 @@ func (c *Client) Send(ctx context.Context, priv *btcec.PrivateKey, msg tx.Msg, n
 		return nil, fmt.Errorf("transaction %s: %w", hash, err)
 	}
 	out := &Result{Hash: hash, Height: res.Height, Code: res.TxResult.Code, CodeName: tx.Code(res.TxResult.Code).String(),
-		Log: res.TxResult.Log, Signer: signer.String(), Nonce: nonce, Kind: msg.Kind().String()}
+		Log: res.TxResult.Log, Signer: signer.String(), Nonce: nonce, Kind: msg.Kind().String(), Fee: res.Fee}
 	if res.TxResult.Code != 0 {
 		return out, &TxError{Stage: "FinalizeBlock", Hash: hash, Height: res.Height, Code: tx.Code(res.TxResult.Code),
 			Log: res.TxResult.Log}
@@ -209,6 +214,25 @@ type txResult struct {
 		Code uint32
 		Log  string
 	}
+	Fee uint64
+}
+
+// feeOf reads the amount of the "fee" event the application attaches to
+// every transaction that paid one.
+func feeOf(events []abci.Event) uint64 {
+	for _, e := range events {
+		if e.Type != "fee" {
+			continue
+		}
+		for _, a := range e.Attributes {
+			if a.Key == "amount" {
+				if n, err := strconv.ParseUint(a.Value, 10, 64); err == nil {
+					return n
+				}
+			}
+		}
+	}
+	return 0
 }
 
 // waitTx polls the tx endpoint until the transaction is indexed (it is
@@ -225,6 +249,7 @@ func (c *Client) waitTx(parent context.Context, hash []byte) (*txResult, error) 
 		if err == nil {
 			out := &txResult{Height: res.Height}
 			out.TxResult.Code, out.TxResult.Log = res.TxResult.Code, res.TxResult.Log
+			out.Fee = feeOf(res.TxResult.Events)
 			return out, nil
 		}
 		if strings.Contains(err.Error(), "indexing is disabled") {

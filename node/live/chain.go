@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -41,6 +42,7 @@ type btcTip struct {
 	BaseHash         string `json:"base_hash"`
 	BestHeaderHeight int32  `json:"best_header_height"`
 	BestHeaderHash   string `json:"best_header_hash"`
+	MaxHeadersAhead  int32  `json:"max_headers_ahead"`
 }
 
 // record is one /endorsements entry.
@@ -48,14 +50,57 @@ type record struct {
 	Height    int32    `json:"height"`
 	Hash      string   `json:"hash"`
 	Endorsers []string `json:"endorsers"`
-	Endorsed  bool     `json:"endorsed"`
-	Paid      bool     `json:"paid"`
+	// Late endorsed after the block became canonical.
+	Late     []string `json:"late"`
+	Endorsed bool     `json:"endorsed"`
+	// Paid: settled, its attendance window closed; endorsing it is no
+	// longer of use.
+	Paid bool `json:"paid"`
+}
+
+// endorsedBy reports whether op endorsed r, on time or late.
+func (r record) endorsedBy(op string) bool {
+	return slices.Contains(r.Endorsers, op) || slices.Contains(r.Late, op)
+}
+
+// endorsementPage and maxEndorsementPages bound what one look at the open
+// records reads: the chain answers at most 1000 a page.
+const (
+	endorsementPage     = 1000
+	maxEndorsementPages = 16
+)
+
+// openRecords pages through /endorsements (the records not settled, in
+// height order) until want records pass keep or the pages run out.
+func openRecords(ctx context.Context, c Chain, want int, keep func(record) bool) ([]record, error) {
+	var out []record
+	path := fmt.Sprintf("/endorsements?limit=%d", endorsementPage)
+	for range maxEndorsementPages {
+		page, err := queryJSON[[]record](ctx, c, path)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page {
+			if keep(r) {
+				out = append(out, r)
+			}
+		}
+		if len(page) < endorsementPage || len(out) >= want {
+			break
+		}
+		last := page[len(page)-1]
+		path = fmt.Sprintf("/endorsements?limit=%d&after=%d:%s", endorsementPage, last.Height, last.Hash)
+	}
+	return out, nil
 }
 
 type validator struct {
 	Operator string `json:"operator"`
 	Endorser string `json:"endorser"`
 	Jailed   bool   `json:"jailed"`
+	// Power is 0 unless the validator is bonded, active and unjailed:
+	// only then do its endorsements count, and the chain refuses others.
+	Power int64 `json:"power"`
 }
 
 func queryJSON[T any](ctx context.Context, c Chain, path string) (T, error) {

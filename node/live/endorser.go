@@ -53,6 +53,8 @@ type Endorser struct {
 	// mempool, and when.
 	sent     map[chainhash.Hash]time.Time
 	operator string
+	// inactive: the validator had no power at the last look.
+	inactive bool
 }
 
 // NewEndorser checks cfg and returns an Endorser.
@@ -98,10 +100,15 @@ func (e *Endorser) Step(ctx context.Context) (int, error) {
 	if err := e.findOperator(ctx); err != nil {
 		return 0, err
 	}
+	if ok, err := e.active(ctx); err != nil || !ok {
+		return 0, err
+	}
 	if err := e.send.ready(ctx); err != nil {
 		return 0, err
 	}
-	recs, err := queryJSON[[]record](ctx, e.cfg.Chain, "/endorsements")
+	recs, err := openRecords(ctx, e.cfg.Chain, e.cfg.Batch, func(r record) bool {
+		return !r.Paid && !r.endorsedBy(e.operator)
+	})
 	if err != nil {
 		return 0, err
 	}
@@ -118,7 +125,7 @@ func (e *Endorser) Step(ctx context.Context) (int, error) {
 		if len(items) == e.cfg.Batch {
 			break
 		}
-		if r.Paid || slices.Contains(r.Endorsers, e.operator) {
+		if r.Paid || r.endorsedBy(e.operator) {
 			continue
 		}
 		hash, err := chainhash.NewHashFromStr(r.Hash)
@@ -174,6 +181,33 @@ func (e *Endorser) endorsable(ctx context.Context, height int32, hash chainhash.
 		return false, fmt.Sprintf("no checked body: %v", err), false
 	}
 	return true, "", false
+}
+
+// active reports whether the endorser's validator has power: a jailed or
+// inactive validator's Endorse is refused (and still pays its fee), so
+// the endorser waits instead, saying so once.
+func (e *Endorser) active(ctx context.Context) (bool, error) {
+	vals, err := queryJSON[[]validator](ctx, e.cfg.Chain, "/validators")
+	if err != nil {
+		return false, err
+	}
+	for _, v := range vals {
+		if v.Operator != e.operator {
+			continue
+		}
+		ok := v.Power > 0
+		if ok == e.inactive {
+			if ok {
+				e.log.Info("validator active again: endorsing", "operator", v.Operator)
+			} else {
+				e.log.Warn("validator jailed or not in the active set: not endorsing until it is", "operator", v.Operator,
+					"jailed", v.Jailed)
+			}
+		}
+		e.inactive = !ok
+		return ok, nil
+	}
+	return false, fmt.Errorf("%w: operator %s is no longer a validator", ErrNotValidator, e.operator)
 }
 
 func (e *Endorser) findOperator(ctx context.Context) error {

@@ -111,10 +111,10 @@ func (c *fakeChain) Query(_ context.Context, path string) (json.RawMessage, erro
 			return nil, &client.QueryError{Path: path, Code: tx.CodeUnknownBlock}
 		}
 		v = map[string]any{}
-	case path == "/endorsements":
-		v = c.recs
+	case strings.HasPrefix(path, "/endorsements"):
+		v = c.recs // one page: fewer records than a page holds
 	case path == "/validators":
-		v = []validator{{Operator: c.operator, Endorser: c.endorser}}
+		v = []validator{{Operator: c.operator, Endorser: c.endorser, Power: 1}}
 	case path == "/synchronizers":
 		var out []map[string]string
 		for _, a := range c.syncs {

@@ -170,6 +170,14 @@ func (s *Synchronizer) forkPoint(ctx context.Context, best chainhash.Hash) (poin
 	if err != nil {
 		return point{}, 0, false, err
 	}
+	// The chain refuses headers more than max_headers_ahead above its
+	// canonical tip: submit up to there, and the rest as the tip moves.
+	if tip.MaxHeadersAhead > 0 && int64(target) > int64(tip.Height)+int64(tip.MaxHeadersAhead) {
+		target = tip.Height + tip.MaxHeadersAhead
+		if best, err = s.cfg.Bitcoin.BlockHash(ctx, target); err != nil {
+			return point{}, 0, false, fmt.Errorf("bitcoin node: getblockhash %d: %w", target, err)
+		}
+	}
 	start := min(target, tip.BestHeaderHeight)
 	if s.sent.height > 0 && time.Since(s.sentAt) < stuckAfter && s.sent.height <= target {
 		start = max(start, s.sent.height)

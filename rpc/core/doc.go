@@ -45,9 +45,31 @@
 //     so "start" returns at once and there is never a scan to report or
 //     abort ("status" is null, "abort" false); other descriptors, which
 //     derive keys, are a -8. An answer longer than Options.MaxUTXOs
-//     outputs is a -8 rather than an unbounded reply.
+//     outputs is a -8 rather than an unbounded reply. Repeated scan
+//     objects are dropped by sorting, O(n log n).
 //   - An empty batch is a -32600 error (JSON-RPC 2.0), where Core 28
 //     answers [].
+//   - Core has no limit on a batch or a reply; satnode has two, so that a
+//     1 MiB body cannot make the node build gigabytes (issue 11):
+//   - A batch of more than Options.MaxBatch calls (the node's
+//     [rpc] max_batch, 1000) is refused whole before any call runs: HTTP
+//     400, one -32600 error with a null id, "Invalid Request: batch of N
+//     calls exceeds the limit of M calls per request (max_batch); split
+//     it".
+//   - A reply, single call or whole batch, is capped at
+//     Options.MaxReplyBytes ([rpc] max_reply_kb, 16 MiB), counted while it
+//     is built. The call whose result would pass it gets, in place of the
+//     result, -7 (Core's RPC_OUT_OF_MEMORY) "Reply exceeds N bytes
+//     (max_reply_kb): ask for less in one call (fewer scan objects) or
+//     split the batch"; in a batch every later call gets -7 "Reply exceeds
+//     N bytes (max_reply_kb): an earlier call of this batch filled it, so
+//     this one was not run; ..." without running, and the results before
+//     it stand. Per-call errors keep the batch's shape (one reply per id),
+//     so a client sees which calls to resend. They are not counted: a
+//     reply is at most the cap plus one small error per call of the batch.
+//     scantxoutset checks the budget while it reads the script index (an
+//     estimate that never exceeds the real size) and stops there, so an
+//     address with 100k outputs costs the outputs that fit, not all.
 //
 // What it does not do: write anything (no sendrawtransaction, no wallet),
 // authenticate (the server in package rpc does, before this handler),

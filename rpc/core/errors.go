@@ -10,6 +10,7 @@ const (
 	CodeMisc             = -1  // RPC_MISC_ERROR: Core's catch-all, also what a wrong argument count or a bad integer gives
 	CodeType             = -3  // RPC_TYPE_ERROR: an argument of the wrong JSON type
 	CodeInvalidAddrOrKey = -5  // RPC_INVALID_ADDRESS_OR_KEY: unknown block, bad descriptor
+	CodeReplyTooLarge    = -7  // RPC_OUT_OF_MEMORY: the reply would pass Options.MaxReplyBytes
 	CodeInvalidParameter = -8  // RPC_INVALID_PARAMETER
 	CodeInWarmup         = -28 // RPC_IN_WARMUP: nothing committed yet
 	CodeInvalidRequest   = -32600
@@ -52,3 +53,18 @@ var (
 	errIntRange      = &Error{Code: CodeMisc, Message: "JSON integer out of range"}
 	errNoState       = &Error{Code: CodeInWarmup, Message: "Loading state: satnode has not committed any Bitcoin state yet"}
 )
+
+// replyTooLarge is the error for a result that does not fit in
+// Options.MaxReplyBytes (notRun: a later call of the same batch, refused
+// without running). It names the node's setting, max_reply_kb, so that an
+// operator knows what to raise and a client what to split.
+func (s *server) replyTooLarge(notRun bool) *Error {
+	if notRun {
+		return rpcErr(CodeReplyTooLarge,
+			"Reply exceeds %d bytes (max_reply_kb): an earlier call of this batch filled it, so this one was not run; send it again in a smaller batch",
+			s.opts.MaxReplyBytes)
+	}
+	return rpcErr(CodeReplyTooLarge,
+		"Reply exceeds %d bytes (max_reply_kb): ask for less in one call (fewer scan objects) or split the batch",
+		s.opts.MaxReplyBytes)
+}

@@ -14,8 +14,12 @@ import (
 	"github.com/satnode/satnode/rpc/internal/stamp"
 )
 
-// DefaultMaxUTXOs is Options.MaxUTXOs when left zero.
-const DefaultMaxUTXOs = 10000
+// Defaults of the Options left zero.
+const (
+	DefaultMaxUTXOs      = 10000
+	DefaultMaxBatch      = 1000
+	DefaultMaxReplyBytes = 16 << 20
+)
 
 // Options configure New.
 type Options struct {
@@ -23,6 +27,18 @@ type Options struct {
 	// above it the call fails with a clear -8 error instead of taking
 	// forever. Default 10000.
 	MaxUTXOs int
+	// MaxBatch caps the calls of one batch: a longer batch is refused
+	// whole with -32600 before any call runs, since a 1 MiB body holds
+	// hundreds of thousands of tiny calls. Default 1000.
+	MaxBatch int
+	// MaxReplyBytes caps the bytes of one reply, single call or whole
+	// batch, counted while it is built: a call whose result would take the
+	// reply past it fails with CodeReplyTooLarge, and so does every later
+	// call of its batch, without running (their error objects are small
+	// and not counted). scantxoutset stops reading the index as soon as
+	// its outputs cannot fit, so the cap bounds memory, not just what is
+	// sent. Default 16 MiB.
+	MaxReplyBytes int
 	// Logger receives the errors no client caused (a store that cannot be
 	// read). Default: discard.
 	Logger *slog.Logger
@@ -49,6 +65,12 @@ type buffers struct {
 func New(views *app.Views, opts Options) http.Handler {
 	if opts.MaxUTXOs <= 0 {
 		opts.MaxUTXOs = DefaultMaxUTXOs
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = DefaultMaxBatch
+	}
+	if opts.MaxReplyBytes <= 0 {
+		opts.MaxReplyBytes = DefaultMaxReplyBytes
 	}
 	s := &server{views: views, opts: opts, log: opts.Logger}
 	if s.log == nil {
@@ -195,6 +217,9 @@ func (s *server) single(c *call, obj, dst []byte) (int, []byte, string) {
 	}
 	start := len(dst)
 	out, err := s.exec(c, m, &req, dst)
+	if err == nil && len(out) > s.opts.MaxReplyBytes {
+		err = s.replyTooLarge(false)
+	}
 	if err == nil {
 		return http.StatusOK, out, route
 	}
@@ -206,17 +231,30 @@ func (s *server) single(c *call, obj, dst []byte) (int, []byte, string) {
 }
 
 // batch answers an array of calls with an array of replies, HTTP 200,
-// leaving out the notifications; all from the one view of c.
+// leaving out the notifications; all from the one view of c. A batch
+// longer than Options.MaxBatch is refused whole; once a result does not
+// fit in Options.MaxReplyBytes, it and every later call get an error and
+// nothing more runs.
 func (s *server) batch(c *call, arr, dst []byte) (int, []byte, string) {
-	calls, _ := elements(arr)
-	if len(calls) == 0 {
+	// Count before splitting, so that a body of 300k tiny calls costs a
+	// scan, not a slice of 300k elements.
+	count := 0
+	eachElement(arr, func([]byte) bool { count++; return true })
+	if count == 0 {
 		// Core 28 answers [] here; satnode follows JSON-RPC 2.0 (and its
 		// own specification) and calls an empty batch invalid.
 		return http.StatusBadRequest,
 			appendError(dst, nullID, false, &Error{Code: CodeInvalidRequest, Message: "Invalid Request: empty batch"}), "batch"
 	}
+	if count > s.opts.MaxBatch {
+		return http.StatusBadRequest, appendError(dst, nullID, false, rpcErr(CodeInvalidRequest,
+			"Invalid Request: batch of %d calls exceeds the limit of %d calls per request (max_batch); split it",
+			count, s.opts.MaxBatch)), "batch"
+	}
+	calls, _ := elements(arr)
 	dst = append(dst, '[')
 	n := 0
+	full := false // a result did not fit: run nothing more
 	for _, raw := range calls {
 		start := len(dst)
 		if n > 0 {
@@ -231,11 +269,20 @@ func (s *server) batch(c *call, arr, dst []byte) (int, []byte, string) {
 			err = &Error{Code: CodeInvalidRequest, Message: "Invalid Request object"}
 		} else if req, err = parseRequest(raw); err == nil && !req.notification() {
 			body := len(dst)
-			var out []byte
-			if out, err = s.exec(c, s.methods[req.method], &req, dst); err == nil {
-				dst = out
-				n++
-				continue
+			if full {
+				err = s.replyTooLarge(true)
+			} else {
+				var out []byte
+				out, err = s.exec(c, s.methods[req.method], &req, dst)
+				if err == nil && len(out) > s.opts.MaxReplyBytes {
+					err = s.replyTooLarge(false)
+				}
+				if err == nil {
+					dst = out
+					n++
+					continue
+				}
+				full = err.Code == CodeReplyTooLarge
 			}
 			dst = dst[:body]
 		}

@@ -2,8 +2,8 @@ package core
 
 import (
 	"bytes"
-	"encoding/hex"
 	"slices"
+	"strconv"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
@@ -12,7 +12,8 @@ import (
 	"github.com/satnode/satnode/utxo/query"
 )
 
-// scanResult is Core's scantxoutset "start" answer, in Core's order.
+// scanResult is Core's scantxoutset "start" answer, in Core's order: the
+// shape scanTxOutSet writes by hand (and the tests decode).
 type scanResult struct {
 	Success     bool          `json:"success"`
 	TxOuts      uint64        `json:"txouts"`
@@ -67,42 +68,60 @@ func (s *server) scanTxOutSet(c *call, args [][]byte, dst []byte) ([]byte, error
 	if err != nil {
 		return dst, err
 	}
-	// The scripts, deduplicated as Core's set of needles.
-	var scripts [][]byte
+	scripts := make([][]byte, 0, len(objs))
 	for _, obj := range objs {
 		script, err := scanObjectScript(obj, v)
 		if err != nil {
 			return dst, err
 		}
-		if !slices.ContainsFunc(scripts, func(s []byte) bool { return bytes.Equal(s, script) }) {
-			scripts = append(scripts, script)
-		}
+		scripts = append(scripts, script)
 	}
+	scripts = uniqueScripts(scripts)
 	rec, rerr := v.Reader.BlockRecord(v.Tip.Height)
 	if rerr != nil {
 		return dst, rerr
 	}
+	// What is left of the reply for this result: the outputs are counted
+	// against it while the index is read, so that a script with 100k
+	// outputs is given up after the few that fit, not listed and then
+	// measured.
+	budget := s.opts.MaxReplyBytes - len(dst)
 	type found struct {
 		u      utxo.AddrUTXO
-		script []byte
+		script int // index in scripts and descs
 	}
 	var all []found
-	for _, script := range scripts {
+	descs := make([]string, len(scripts))
+	need := len(`{"success":true,"txouts":0,"height":0,"bestblock":"","unspents":[],"total_amount":0.00000000}`) + 64
+	for i, script := range scripts {
 		var after *utxo.Outpoint
+		var per int
 		for {
-			// Read no more than one past the limit.
+			// Read no more than one past the limit, and no more than can
+			// fit in the reply.
 			limit := min(scanPage, s.opts.MaxUTXOs+1-len(all))
-			page, next, err := v.Reader.ScriptHashUnspent(query.ScriptHashOf(script), after, limit)
+			if per > 0 {
+				limit = min(limit, (budget-need)/per+1)
+			}
+			page, next, err := v.Reader.ScriptHashUnspent(query.ScriptHashOf(script), after, max(limit, 1))
 			if err != nil {
 				return dst, err
 			}
-			for _, u := range page {
-				all = append(all, found{u, script})
+			if len(page) > 0 && per == 0 {
+				descs[i] = describe(script, v.Params.Chain).desc
+				per = unspentMinBytes + 2*len(script) + len(descs[i])
 			}
+			for _, u := range page {
+				all = append(all, found{u, i})
+			}
+			need += per * len(page)
 			if len(all) > s.opts.MaxUTXOs {
 				return dst, rpcErr(CodeInvalidParameter,
 					"scan objects match more than %d unspent outputs, the most this server lists in one answer; scan fewer addresses or scripts per call",
 					s.opts.MaxUTXOs)
+			}
+			if need > budget {
+				return dst, s.replyTooLarge(false)
 			}
 			if next == nil {
 				break
@@ -118,30 +137,70 @@ func (s *server) scanTxOutSet(c *call, args [][]byte, dst []byte) ([]byte, error
 		}
 		return int(int64(a.u.Outpoint.Index) - int64(b.u.Outpoint.Index))
 	})
-	r := scanResult{Success: true, TxOuts: rec.Totals.TxOuts, Height: v.Tip.Height, BestBlock: v.Tip.Hash.String(),
-		Unspents: make([]scanUnspent, 0, len(all))}
-	descs := map[string]string{}
+	// Written by hand, in scanResult's shape, so that the reply is built
+	// once, in place, and checked against the budget as it grows.
+	limit := len(dst) + budget
+	dst = append(dst, `{"success":true,"txouts":`...)
+	dst = strconv.AppendUint(dst, rec.Totals.TxOuts, 10)
+	dst = append(dst, `,"height":`...)
+	dst = strconv.AppendInt(dst, int64(v.Tip.Height), 10)
+	dst = append(dst, `,"bestblock":`...)
+	dst = appendHash(dst, &v.Tip.Hash)
+	dst = append(dst, `,"unspents":[`...)
 	hashes := map[int32]string{}
 	var total int64
-	for _, f := range all {
-		d, ok := descs[string(f.script)]
-		if !ok {
-			d = describe(f.script, v.Params.Chain).desc
-			descs[string(f.script)] = d
-		}
+	for i, f := range all {
 		bh, herr := blockHashAt(v, f.u.Height, hashes)
 		if herr != nil {
 			return dst, herr
 		}
 		total += f.u.Value
-		r.Unspents = append(r.Unspents, scanUnspent{
-			TxID: chainhash.Hash(f.u.Outpoint.Hash).String(), Vout: f.u.Outpoint.Index,
-			ScriptPubKey: hex.EncodeToString(f.script), Desc: d, Amount: query.Amount(f.u.Value),
-			Coinbase: f.u.Coinbase, Height: f.u.Height, BlockHash: bh, Confirmations: v.Tip.Height - f.u.Height + 1,
-		})
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		txid := chainhash.Hash(f.u.Outpoint.Hash)
+		dst = append(dst, `{"txid":`...)
+		dst = appendHash(dst, &txid)
+		dst = append(dst, `,"vout":`...)
+		dst = strconv.AppendUint(dst, uint64(f.u.Outpoint.Index), 10)
+		dst = append(dst, `,"scriptPubKey":`...)
+		dst = appendHex(dst, scripts[f.script])
+		dst = append(dst, `,"desc":`...)
+		dst = appendString(dst, descs[f.script])
+		dst = append(dst, `,"amount":`...)
+		dst = appendAmount(dst, f.u.Value)
+		dst = append(dst, `,"coinbase":`...)
+		dst = strconv.AppendBool(dst, f.u.Coinbase)
+		dst = append(dst, `,"height":`...)
+		dst = strconv.AppendInt(dst, int64(f.u.Height), 10)
+		dst = append(dst, `,"blockhash":`...)
+		dst = appendString(dst, bh)
+		dst = append(dst, `,"confirmations":`...)
+		dst = strconv.AppendInt(dst, int64(v.Tip.Height-f.u.Height+1), 10)
+		dst = append(dst, '}')
+		if len(dst) > limit {
+			return dst, s.replyTooLarge(false)
+		}
 	}
-	r.TotalAmount = query.Amount(total)
-	return appendJSON(dst, &r)
+	dst = append(dst, `],"total_amount":`...)
+	dst = appendAmount(dst, total)
+	return append(dst, '}'), nil
+}
+
+// unspentMinBytes is the least one scantxoutset unspent takes in the
+// reply besides its script's hex and descriptor: the fixed text, a txid,
+// the shortest numbers and an empty block hash (a seeded base's coins have
+// none). Estimating low never refuses an answer that fits; the encoder
+// checks the real size.
+const unspentMinBytes = len(`{"txid":"","vout":0,"scriptPubKey":"","desc":"","amount":0.00000000,"coinbase":true,"height":0,"blockhash":"","confirmations":0}`) + 64
+
+// uniqueScripts sorts scripts and drops repeats, as Core's set of needles:
+// O(n log n), where a linear search per scan object was quadratic in a
+// body of tens of thousands of them. The order does not matter: the
+// outputs are sorted by outpoint.
+func uniqueScripts(scripts [][]byte) [][]byte {
+	slices.SortFunc(scripts, bytes.Compare)
+	return slices.CompactFunc(scripts, bytes.Equal)
 }
 
 // blockHashAt returns the hash of the block at height, remembering it in

@@ -141,7 +141,7 @@ var (
 	descHeight = prometheus.NewDesc("satnode_chain_height", "Last committed satnode (CometBFT) height.", nil, nil)
 	descPower  = prometheus.NewDesc("satnode_voting_power", "Bonded voting power: total, and needed to endorse a block.",
 		[]string{"kind"}, nil)
-	descPending = prometheus.NewDesc("satnode_btc_pending_headers", "Headers above the finalized base not yet endorsed.",
+	descPending = prometheus.NewDesc("satnode_btc_pending_headers", "Headers above the finalized base neither applied nor endorsed.",
 		nil, nil)
 	descCache = prometheus.NewDesc("satnode_utxo_cache_lookups_total",
 		"UTXO coin lookups by result: hit (answered by the cache) or miss (read from the store).", []string{"result"}, nil)
@@ -168,13 +168,8 @@ func (c *viewCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descHeight, prometheus.GaugeValue, float64(v.Height))
 	ch <- prometheus.MustNewConstMetric(descPower, prometheus.GaugeValue, float64(v.TotalPower), "total")
 	ch <- prometheus.MustNewConstMetric(descPower, prometheus.GaugeValue, float64(v.NeededPower), "needed")
-	pending := 0
-	for _, p := range v.Pending {
-		if !p.Endorsed {
-			pending++
-		}
-	}
-	ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(pending))
+	// The view counts them at commit: no list to walk per scrape.
+	ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(v.Unendorsed))
 }
 
 // funcCollector reads the cache counters and the peer counts at scrape

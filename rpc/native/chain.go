@@ -57,7 +57,7 @@ type statusBody struct {
 	At            stamp.At  `json:"at"`
 }
 
-func (h *Handler) status(v *app.View, _ []string) (any, error) {
+func (h *Handler) status(v *app.View, _ *httpReq) (any, error) {
 	behind := max(v.BestHeader.Height-v.Tip.Height, 0)
 	b := &statusBody{
 		ChainID: v.ChainID, Height: v.Height, Time: v.Time, AppHash: hex.EncodeToString(v.AppHash[:]),
@@ -90,8 +90,8 @@ type utxoBody struct {
 	At        stamp.At `json:"at"`
 }
 
-func (h *Handler) utxo(v *app.View, args []string) (any, error) {
-	op, err := query.ParseOutpoint(args[0] + ":" + args[1])
+func (h *Handler) utxo(v *app.View, q *httpReq) (any, error) {
+	op, err := query.ParseOutpoint(q.args[0] + ":" + q.args[1])
 	if err != nil {
 		return nil, badRequest("%v", err)
 	}
@@ -159,8 +159,8 @@ type setStats struct {
 	MuHash                 string `json:"muhash"`
 }
 
-func (h *Handler) blockStats(v *app.View, args []string) (any, error) {
-	height, err := blockHeight(v, args[0])
+func (h *Handler) blockStats(v *app.View, q *httpReq) (any, error) {
+	height, err := blockHeight(v, q.args[0])
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,12 @@ package native
 
 import (
 	"encoding/hex"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
 	"github.com/satnode/satnode/consensus/app"
 	"github.com/satnode/satnode/consensus/tx"
@@ -27,23 +32,42 @@ type pendingJSON struct {
 	NeededPower   int64    `json:"needed_power"`
 	TotalPower    int64    `json:"total_power"`
 	Endorsed      bool     `json:"endorsed"`
-	Canonical     bool     `json:"canonical"`
-	Paid          bool     `json:"paid"`
+	// Canonical is always false: applied blocks are finished and not
+	// listed. Kept so that the shape of a block does not change.
+	Canonical bool `json:"canonical"`
+	Paid      bool `json:"paid"`
 }
 
 type endorsementsBody struct {
-	Final         blockRef      `json:"final"`
-	FinalityDepth int32         `json:"finality_depth"`
-	TotalPower    int64         `json:"total_power"`
-	NeededPower   int64         `json:"needed_power"`
-	Blocks        []pendingJSON `json:"blocks"`
-	At            stamp.At      `json:"at"`
+	Final         blockRef `json:"final"`
+	FinalityDepth int32    `json:"finality_depth"`
+	TotalPower    int64    `json:"total_power"`
+	NeededPower   int64    `json:"needed_power"`
+	// Unendorsed counts the pending blocks not yet endorsed, over all
+	// pages.
+	Unendorsed int           `json:"unendorsed"`
+	Blocks     []pendingJSON `json:"blocks"`
+	// Next is the cursor of the next page (also in X-Satnode-Next), null
+	// on the last.
+	Next *string  `json:"next"`
+	At   stamp.At `json:"at"`
 }
 
-func (h *Handler) endorsements(v *app.View, _ []string) (any, error) {
+// endorsements lists the pending blocks, those above the finalized base
+// not applied to the set, a page at a time: the list of a chain that
+// stalls for a long time grows, and applied blocks are finished.
+func (h *Handler) endorsements(v *app.View, q *httpReq) (any, error) {
+	after, limit, perr := parseBlockPage(q.query, h.opts.MaxPage)
+	if perr != nil {
+		return nil, perr
+	}
+	page, next, err := v.PendingPage(after, limit)
+	if err != nil {
+		return nil, err
+	}
 	b := &endorsementsBody{Final: refOf(v.Final), FinalityDepth: v.FinalityDepth, TotalPower: v.TotalPower,
-		NeededPower: v.NeededPower, Blocks: make([]pendingJSON, 0, len(v.Pending)), At: stamp.Of(v)}
-	for _, p := range v.Pending {
+		NeededPower: v.NeededPower, Unendorsed: v.Unendorsed, Blocks: make([]pendingJSON, 0, len(page)), At: stamp.Of(v)}
+	for _, p := range page {
 		e := pendingJSON{Height: p.Height, Hash: p.Hash.String(), Submitter: addr(p.Submitter),
 			Endorsers: make([]string, 0, len(p.Endorsers)), EndorsedPower: p.EndorsedPower,
 			NeededPower: v.NeededPower, TotalPower: v.TotalPower, Endorsed: p.Endorsed, Canonical: p.Canonical,
@@ -53,7 +77,62 @@ func (h *Handler) endorsements(v *app.View, _ []string) (any, error) {
 		}
 		b.Blocks = append(b.Blocks, e)
 	}
+	if next != nil {
+		cur := blockCursor(*next)
+		b.Next = &cur
+		q.next, q.limit = cur, limit
+	}
 	return b, nil
+}
+
+// blockCursor is a paging cursor naming a block: HEIGHT:HASH, the hash in
+// the usual byte-reversed hex.
+func blockCursor(r app.BlockRef) string {
+	return strconv.FormatInt(int64(r.Height), 10) + ":" + r.Hash.String()
+}
+
+// parseBlockPage reads ?limit= (1..maxPage, default maxPage) and ?after=
+// (a blockCursor) of a paged block list.
+func parseBlockPage(rawQuery string, maxPage int) (*app.BlockRef, int, *Error) {
+	vals, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, 0, badRequest("invalid query string: %v", err)
+	}
+	limit := maxPage
+	if l, ok := vals["limit"]; ok {
+		n, err := strconv.Atoi(l[0])
+		if err != nil || n < 1 || n > maxPage || !allDigits(l[0]) {
+			return nil, 0, badRequest("invalid limit %q: expected a whole number from 1 to %d", l[0], maxPage)
+		}
+		limit = n
+	}
+	a, ok := vals["after"]
+	if !ok {
+		return nil, limit, nil
+	}
+	bad := badRequest("invalid after %q: expected HEIGHT:HASH (a block height and its 64-digit hex hash), "+
+		"the %s header of the previous page", a[0], HeaderNext)
+	hs, hashHex, found := strings.Cut(a[0], ":")
+	height, herr := strconv.ParseInt(hs, 10, 32)
+	if !found || herr != nil || height < 0 || !allDigits(hs) || len(hashHex) != 2*chainhash.HashSize {
+		return nil, 0, bad
+	}
+	hash, herr2 := chainhash.NewHashFromStr(hashHex)
+	if herr2 != nil {
+		return nil, 0, bad
+	}
+	return &app.BlockRef{Height: int32(height), Hash: *hash}, limit, nil
+}
+
+// allDigits: s is a plain decimal number, without the sign or the
+// underscores strconv would take.
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 type validatorJSON struct {
@@ -78,7 +157,7 @@ type validatorsBody struct {
 	At          stamp.At        `json:"at"`
 }
 
-func (h *Handler) validators(v *app.View, _ []string) (any, error) {
+func (h *Handler) validators(v *app.View, _ *httpReq) (any, error) {
 	b := &validatorsBody{TotalPower: v.TotalPower, NeededPower: v.NeededPower,
 		Validators: make([]validatorJSON, 0, len(v.Validators)), At: stamp.Of(v)}
 	for _, val := range v.Validators {
@@ -105,7 +184,7 @@ type synchronizersBody struct {
 	At            stamp.At           `json:"at"`
 }
 
-func (h *Handler) synchronizers(v *app.View, _ []string) (any, error) {
+func (h *Handler) synchronizers(v *app.View, _ *httpReq) (any, error) {
 	b := &synchronizersBody{Synchronizers: make([]synchronizerJSON, 0, len(v.Synchronizers)), At: stamp.Of(v)}
 	for _, s := range v.Synchronizers {
 		b.Synchronizers = append(b.Synchronizers, synchronizerJSON{Address: s.Address.String(), Bond: s.Bond,

@@ -16,10 +16,29 @@
 //	/v1/status                       chain id, satnode height, tips, sync progress
 //	/v1/utxo/{txid}/{vout}           an unspent output (404 once spent)
 //	/v1/block/{height|hash}/stats    a canonical block's statistics and set totals
-//	/v1/endorsements                 headers above the finalized base and their endorsement
+//	/v1/endorsements                 pending blocks and their endorsement, paged (below)
 //	/v1/validators                   validators with their power
 //	/v1/synchronizers                bonded synchronizers
 //	/v1/stream                       websocket, below
+//
+// # Endorsements
+//
+// /v1/endorsements lists the pending blocks: headers above the finalized
+// base whose block is not applied to the set (app.View.PendingPage).
+// Applied blocks are finished and not listed, so "canonical" is always
+// false; "unendorsed" counts the pending blocks not yet endorsed over all
+// pages. The list is paged as the Esplora dialect pages /utxo:
+// ?limit=N (1..Options.MaxPage, default Options.MaxPage) and
+// ?after=HEIGHT:HASH, a cursor naming the last block of the previous page
+// (its height in decimal, its hash in the usual byte-reversed hex, e.g.
+// "812345:00000000000000000002a7c4...") after which the next page starts;
+// blocks come in (height, hash-bytes) order. When more follow, the answer
+// carries the next cursor in "X-Satnode-Next", in a Link header with
+// rel="next" (the same path with ?after=...&limit=...) and in the body's
+// "next" (null on the last page). A bad limit or cursor is a 400 that
+// says what was expected. Like the Esplora cursor, it is a key position,
+// not a snapshot: it stays valid across commits, and each page reads its
+// own request's view.
 //
 // # Stream
 //

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +18,10 @@ import (
 // Options configures a Handler. Zero fields take the defaults in brackets.
 type Options struct {
 	Logger *slog.Logger
+
+	// MaxPage caps ?limit= of a paged list (/v1/endorsements) and is the
+	// page size when none is asked for [1000].
+	MaxPage int
 
 	// Stream limits.
 	//
@@ -45,6 +50,9 @@ type Options struct {
 func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxPage <= 0 {
+		o.MaxPage = 1000
 	}
 	if o.MaxSubscriptions <= 0 {
 		o.MaxSubscriptions = 1000
@@ -98,7 +106,19 @@ type route struct {
 	// with (bounded cardinality, unlike paths).
 	name    string
 	pattern []string
-	serve   func(h *Handler, v *app.View, args []string) (any, error)
+	serve   func(h *Handler, v *app.View, q *httpReq) (any, error)
+}
+
+// httpReq is what a route reads of its HTTP request (the path parameters
+// and the raw query) and, for a paged list, what it tells ServeHTTP to
+// put in the headers.
+type httpReq struct {
+	args  []string
+	query string
+	// next is the cursor of the next page ("" on the last) and limit the
+	// page size, which the Link header repeats.
+	next  string
+	limit int
 }
 
 var routes = []route{
@@ -168,7 +188,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer v.Release()
 	// Every answer, errors included, names the state it was computed from.
 	stamp.Set(w.Header(), v)
-	body, err := rt.serve(h, v, args)
+	q := &httpReq{args: args, query: r.URL.RawQuery}
+	body, err := rt.serve(h, v, q)
 	if err != nil {
 		e := statusOf(err)
 		if e.Status >= 500 {
@@ -177,8 +198,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, v, e)
 		return
 	}
+	if q.next != "" {
+		w.Header().Set(HeaderNext, q.next)
+		w.Header().Set("Link", "<"+r.URL.EscapedPath()+"?after="+q.next+"&limit="+strconv.Itoa(q.limit)+`>; rel="next"`)
+	}
 	writeJSON(w, http.StatusOK, body)
 }
+
+// HeaderNext carries the cursor of the next page of a paged list, as in
+// the Esplora dialect's paged /utxo.
+const HeaderNext = "X-Satnode-Next"
 
 // errorBody is the shape of every error answer. At is present when there
 // was a view to answer from.

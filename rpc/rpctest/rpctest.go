@@ -82,21 +82,27 @@ func (c *Chain) connect(g *chaingen.Generator, n int) {
 		if err != nil {
 			c.tb.Fatalf("rpctest: generate: %v", err)
 		}
-		var buf bytes.Buffer
-		if err := mb.Serialize(&buf); err != nil {
-			c.tb.Fatal(err)
-		}
-		blk, err := utxo.DecodeBlock(buf.Bytes())
-		if err != nil {
-			c.tb.Fatal(err)
-		}
-		t0 := time.Now()
-		if _, err := c.Engine.Connect(blk); err != nil {
-			c.tb.Fatalf("rpctest: connect %d: %v", g.Height(), err)
-		}
-		c.elapsed = append(c.elapsed, time.Since(t0))
-		c.Blocks = append(c.Blocks, mb)
+		c.connectBlock(mb)
 	}
+}
+
+// connectBlock connects mb on the tip (not committed).
+func (c *Chain) connectBlock(mb *wire.MsgBlock) {
+	c.tb.Helper()
+	var buf bytes.Buffer
+	if err := mb.Serialize(&buf); err != nil {
+		c.tb.Fatal(err)
+	}
+	blk, err := utxo.DecodeBlock(buf.Bytes())
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	t0 := time.Now()
+	if _, err := c.Engine.Connect(blk); err != nil {
+		c.tb.Fatalf("rpctest: connect %d: %v", len(c.Blocks), err)
+	}
+	c.elapsed = append(c.elapsed, time.Since(t0))
+	c.Blocks = append(c.Blocks, mb)
 }
 
 // Fork returns a generator of a competing branch from the current tip,
