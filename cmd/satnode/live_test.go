@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -15,14 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/btcsuite/btcd/blockchain"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 
-	"github.com/satnode/satnode/consensus/tx"
 	"github.com/satnode/satnode/node"
 	"github.com/satnode/satnode/node/client"
-	"github.com/satnode/satnode/node/keyring"
 	"github.com/satnode/satnode/p2p"
 	"github.com/satnode/satnode/utxo/chaingen"
 )
@@ -201,14 +197,16 @@ func TestLive(t *testing.T) {
 	ln.waitAll(all(n), time.Minute, "all nodes at the tip", func(tp tip) bool { return tp.Hash == b.BlockHash().String() })
 
 	// 6. A hostile synchronizer.
-	hostileBlocks := ln.hostile(ctx, g)
-	for _, b := range hostileBlocks {
+	hostile := ln.hostile(ctx, g)
+	defer hostile.host.Close()
+	for _, b := range hostile.blocks {
 		ln.submit(ctx, 1, b)
 		chain = append(chain, b)
 	}
 	final := chain[len(chain)-1].BlockHash()
 	ln.waitAll(all(n), time.Minute, "the hostile synchronizer's blocks, from honest sources",
 		func(tp tip) bool { return tp.Hash == final.String() })
+	ln.hostileBanned(ctx, hostile)
 
 	// 7. A late joiner, with an empty home and no Bitcoin node.
 	late := joinHome(t, ln.homes[0], ln.homes)
@@ -264,7 +262,7 @@ func TestLive(t *testing.T) {
 	t.Logf("%v: %d nodes' MuHash %s; %d outpoints (%d spent or orphaned) agree with btcd's gettxout",
 		time.Since(start).Round(time.Millisecond), len(ln.homes), mu0, checked, spent)
 	for i, home := range ln.homes[:n] {
-		ln.checkBodies(home, i, hostileBlocks)
+		ln.checkBodies(home, i, hostile.blocks)
 	}
 }
 
@@ -349,120 +347,6 @@ func (ln *liveNet) waitFor(timeout time.Duration, what string, cond func() bool)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// hostile plays a synchronizer gone bad, with node1's registered key: it
-// submits a header with bad proof of work, and announces two real new
-// blocks over libp2p but serves mismatching bodies for them. It checks
-// that the header is refused with BadPoW, that the honest nodes ban it,
-// and that no node's state moved; it returns the two blocks (not yet given
-// to any btcd).
-func (ln *liveNet) hostile(ctx context.Context, g *chaingen.Generator) []*wire.MsgBlock {
-	t := ln.t
-	t.Helper()
-	before := make([]tip, len(ln.clients))
-	for i := range ln.clients {
-		before[i], _ = ln.tip(ctx, i)
-	}
-	key, err := keyring.Open(filepath.Join(ln.homes[1], node.KeysDir)).Get(node.KeySynchronizer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var blocks []*wire.MsgBlock
-	for range 2 {
-		b, err := g.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		blocks = append(blocks, b)
-	}
-	// A header whose hash is above its target.
-	bad := blocks[0].Header
-	target := blockchain.CompactToBig(bad.Bits)
-	for {
-		h := bad.BlockHash()
-		if blockchain.HashToBig(&h).Cmp(target) > 0 {
-			break
-		}
-		bad.Nonce++
-	}
-	var w bytes.Buffer
-	if err := bad.Serialize(&w); err != nil {
-		t.Fatal(err)
-	}
-	hb := [tx.HeaderSize]byte(w.Bytes())
-	_, err = ln.clients[2].Send(ctx, key.Private, tx.SubmitHeaders{Headers: [][tx.HeaderSize]byte{hb}}, 0)
-	var te *client.TxError
-	if !errors.As(err, &te) || te.Code != tx.CodeBadPoW {
-		t.Fatalf("bad-PoW header: got %v, want code BadPoW", err)
-	}
-
-	// Mismatching bodies over libp2p.
-	store, err := p2p.OpenBodyStore(t.TempDir(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	id, err := p2p.LoadOrCreateIdentity(filepath.Join(t.TempDir(), "hostile_key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var boot []string
-	for _, home := range ln.homes[:4] {
-		boot = append(boot, p2pAddr(t, home))
-	}
-	host, err := p2p.New(ctx, p2p.Config{ChainID: "satnode-live-test", Identity: id, Listen: []string{"/ip4/127.0.0.1/tcp/0"},
-		Bootstrap: boot}, store, func(chainhash.Hash, []byte) (int32, error) { return 0, errors.New("hostile: takes nothing") })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer host.Close()
-	ln.waitFor(30*time.Second, "hostile peer connected to all", func() bool { return len(host.Peers()) >= 4 })
-	time.Sleep(2 * time.Second) // let the gossip meshes form
-	height := int32(0)
-	if tp, err := ln.tip(ctx, 0); err == nil {
-		height = tp.Height
-	}
-	for i, b := range blocks {
-		wrong := wire.NewMsgBlock(&b.Header)
-		for _, x := range b.Transactions {
-			_ = wrong.AddTransaction(x.Copy())
-		}
-		wrong.Transactions[0].TxOut[0].Value-- // the merkle root no longer matches
-		raw := serialize(t, wrong)
-		h := b.BlockHash()
-		if err := store.Put(h, height+int32(i)+1, raw); err != nil {
-			t.Fatal(err)
-		}
-		var hdr [80]byte
-		copy(hdr[:], raw[:80])
-		if err := host.Announce(ctx, p2p.Announcement{Height: height + int32(i) + 1, Hash: h, Header: hdr,
-			Size: uint32(len(raw))}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ln.waitFor(30*time.Second, "the honest nodes banning the hostile peer", func() bool { return len(host.Peers()) == 0 })
-	for _, a := range boot {
-		if err := host.Connect(ctx, a); err == nil {
-			// A banned peer's connections are refused once secured;
-			// give the gater a moment, then look again.
-			time.Sleep(time.Second)
-			if len(host.Peers()) > 0 {
-				t.Fatalf("an honest node accepted the banned peer again (%s)", a)
-			}
-		}
-	}
-	for i := range ln.clients {
-		after, _ := ln.tip(ctx, i)
-		if after != before[i] {
-			t.Fatalf("node%d's state moved: %+v -> %+v", i, before[i], after)
-		}
-		if _, err := ln.clients[i].Query(ctx, "/btc-header/"+bad.BlockHash().String()); err == nil {
-			t.Fatalf("node%d knows the bad-PoW header", i)
-		}
-	}
-	t.Logf("hostile synchronizer: bad-PoW header refused (%v); banned for mismatching bodies", te.Code)
-	return blocks
 }
 
 // compareTxOuts checks 1,000+ outpoints on every node's store against

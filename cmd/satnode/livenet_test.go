@@ -47,25 +47,50 @@ type liveNet struct {
 
 func newLiveNet(t *testing.T, n, syncs int) *liveNet {
 	t.Helper()
+	return newLiveNetWith(t, liveNetOptions{Validators: n, Synchronizers: syncs})
+}
+
+// liveNetOptions shape a liveNet.
+type liveNetOptions struct {
+	Validators    int // required
+	Synchronizers int // the first homes with a synchronizer key (default 1)
+	// Btcds is how many btcd nodes run, peered in a ring (default
+	// Validators); validator i follows btcd i mod Btcds.
+	Btcds int
+	// Batch is the synchronizer's headers per transaction (default 10:
+	// small, so that a catch-up takes several blocks).
+	Batch int
+}
+
+func newLiveNetWith(t *testing.T, o liveNetOptions) *liveNet {
+	t.Helper()
+	n := o.Validators
+	if o.Btcds <= 0 {
+		o.Btcds = n
+	}
+	if o.Batch <= 0 {
+		o.Batch = 10
+	}
 	ln := &liveNet{t: t, logDir: t.TempDir()}
-	for i := range n {
+	for i := range o.Btcds {
 		ln.btcds = append(ln.btcds, btcdtest.Start(t, btcdtest.Options{}))
 		if i > 0 {
 			ln.btcds[i].Connect(t, ln.btcds[i-1])
 		}
 	}
-	if n > 2 {
-		ln.btcds[n-1].Connect(t, ln.btcds[0])
+	if o.Btcds > 2 {
+		ln.btcds[o.Btcds-1].Connect(t, ln.btcds[0])
 	}
 	out := t.TempDir()
 	var bcs []node.BitcoinConfig
-	for _, b := range ln.btcds {
+	for i := range n {
+		b := ln.btcds[i%o.Btcds]
 		bc := node.DefaultAppConfig().Bitcoin
 		bc.RPC, bc.User, bc.Password = "http://"+b.RPCAddr, b.User, b.Password
 		bc.TimeoutMS = 5000
 		bcs = append(bcs, bc)
 	}
-	infos, err := node.Testnet(node.TestnetOptions{Output: out, Validators: n, Synchronizers: syncs,
+	infos, err := node.Testnet(node.TestnetOptions{Output: out, Validators: n, Synchronizers: o.Synchronizers,
 		ChainID: "satnode-live-test", Network: "regtest", TimeoutCommit: 300 * time.Millisecond, Bitcoin: bcs})
 	if err != nil {
 		t.Fatal(err)
@@ -77,9 +102,8 @@ func newLiveNet(t *testing.T, n, syncs int) *liveNet {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Small batches, so that a catch-up takes several blocks; a small
-		// cache: many processes share two cores.
-		ac.Synchronizer.Batch = 10
+		// A small cache: many processes share two cores.
+		ac.Synchronizer.Batch = o.Batch
 		ac.UTXO.CacheMB = 16
 		if err := node.WriteAppConfig(info.Home, ac); err != nil {
 			t.Fatal(err)

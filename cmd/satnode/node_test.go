@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -326,19 +327,23 @@ func TestTxRoundTrip(t *testing.T) {
 		Code     uint32
 		CodeName string `json:"code_name"`
 		Nonce    uint64
+		Fee      uint64
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Code != 0 || res.CodeName != "OK" || res.Height < 1 ||
-		len(res.Hash) != 64 || res.Nonce != 1 {
+		len(res.Hash) != 64 || res.Nonce != 1 || res.Fee == 0 {
 		t.Fatalf("tx transfer: %q %v", out, err)
 	}
-	op, en := query("operator"), query(enBefore.Address)
-	if op.Balance != opBefore.Balance-12345 || op.Nonce != 1 || en.Balance != enBefore.Balance+12345 || en.Nonce != 0 {
-		t.Fatalf("after the transfer: operator %+v, endorser %+v", op, en)
-	}
-	// The transaction is in the block the command named.
+	// The fee follows the default schedule: 1,000 + 10 per byte.
 	b, err := c.Block(context.Background(), &res.Height)
 	if err != nil || len(b.Block.Txs) != 1 || !strings.EqualFold(hex.EncodeToString(b.Block.Txs[0].Hash()), res.Hash) {
 		t.Fatalf("block %d: %v %v", res.Height, b, err)
+	}
+	if want := uint64(1000 + 10*len(b.Block.Txs[0])); res.Fee != want {
+		t.Fatalf("fee %d, want %d", res.Fee, want)
+	}
+	op, en := query("operator"), query(enBefore.Address)
+	if op.Balance != opBefore.Balance-12345-res.Fee || op.Nonce != 1 || en.Balance != enBefore.Balance+12345 || en.Nonce != 0 {
+		t.Fatalf("after the transfer: operator %+v, endorser %+v", op, en)
 	}
 
 	// A used nonce is refused by CheckTx, with the code's name.
@@ -346,14 +351,26 @@ func TestTxRoundTrip(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "BadNonce") || !strings.Contains(err.Error(), "CheckTx") {
 		t.Fatalf("reused nonce: %v", err)
 	}
-	// An overdraft gets into a block and fails there; it uses its nonce.
+	// A nonce beyond the mempool's window is refused by CheckTx.
+	_, err = satnode(t, "tx", "transfer", "endorser", "1", "--from", "operator", "--nonce", "999999", "--home", home, "--node", rpc)
+	if err == nil || !strings.Contains(err.Error(), "NonceGap") || !strings.Contains(err.Error(), "CheckTx") {
+		t.Fatalf("future nonce: %v", err)
+	}
+	// An overdraft gets into a block and fails there; it uses its nonce
+	// and pays its fee.
 	out, err = satnode(t, "tx", "transfer", "operator", strconv.FormatUint(2*node.GenesisBalance, 10), "--from", "endorser",
 		"--home", home, "--node", rpc)
 	if err == nil || !strings.Contains(err.Error(), "InsufficientBalance") || !strings.Contains(err.Error(), "FinalizeBlock") {
 		t.Fatalf("overdraft: %v (%q)", err, out)
 	}
-	if en := query("endorser"); en.Nonce != 1 || en.Balance != enBefore.Balance+12345 {
-		t.Fatalf("after the overdraft: %+v", en)
+	var fee uint64
+	if i := strings.Index(err.Error(), "(fee "); i < 0 {
+		t.Fatalf("overdraft: no fee in %v", err)
+	} else if _, serr := fmt.Sscanf(err.Error()[i:], "(fee %d paid)", &fee); serr != nil || fee == 0 {
+		t.Fatalf("overdraft: fee in %v: %v", err, serr)
+	}
+	if en := query("endorser"); en.Nonce != 1 || en.Balance != enBefore.Balance+12345-fee {
+		t.Fatalf("after the overdraft (fee %d): %+v", fee, en)
 	}
 	// Queries: an unknown account names its code; the lists are JSON.
 	mustRun(t, "keys", "add", "stranger", "--home", home)

@@ -43,6 +43,9 @@ type TxError struct {
 	Height int64  // 0 for CheckTx
 	Code   tx.Code
 	Log    string
+	// Fee is what the signer paid for a transaction that failed in a
+	// block (every included transaction pays its fee); 0 for CheckTx.
+	Fee uint64
 }
 
 func (e *TxError) Error() string {
@@ -50,7 +53,11 @@ func (e *TxError) Error() string {
 	if e.Stage != "CheckTx" {
 		where = fmt.Sprintf("failed in %s at height %d", e.Stage, e.Height)
 	}
-	return fmt.Sprintf("transaction %s %s: code %d (%s): %s", e.Hash, where, uint32(e.Code), e.Code, e.Log)
+	msg := fmt.Sprintf("transaction %s %s: code %d (%s): %s", e.Hash, where, uint32(e.Code), e.Code, e.Log)
+	if e.Fee > 0 {
+		msg += fmt.Sprintf(" (fee %d paid)", e.Fee)
+	}
+	return msg
 }
 
 // Client talks to one node's CometBFT RPC.
@@ -184,7 +191,7 @@ func (c *Client) Send(ctx context.Context, priv *btcec.PrivateKey, msg tx.Msg, n
 		Log: res.TxResult.Log, Signer: signer.String(), Nonce: nonce, Kind: msg.Kind().String(), Fee: res.Fee}
 	if res.TxResult.Code != 0 {
 		return out, &TxError{Stage: "FinalizeBlock", Hash: hash, Height: res.Height, Code: tx.Code(res.TxResult.Code),
-			Log: res.TxResult.Log}
+			Log: res.TxResult.Log, Fee: res.Fee}
 	}
 	return out, nil
 }
