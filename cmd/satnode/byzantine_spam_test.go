@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -540,4 +541,42 @@ func feeOf(events []abci.Event) uint64 {
 		}
 	}
 	return 0
+}
+
+// spamDuring starts, when SATNODE_SPAM is set (make bench-live runs
+// TestLive both ways), a spammer on node 3: a fresh account funded by
+// node 3's operator that sends transfers as fast as CheckTx takes them. The
+// returned function stops it and says how many it got admitted; without
+// SATNODE_SPAM it does nothing.
+func (ln *liveNet) spamDuring(ctx context.Context) func() string {
+	if os.Getenv("SATNODE_SPAM") == "" {
+		return func() string { return "" }
+	}
+	t := ln.t
+	t.Helper()
+	c := ln.clients[3]
+	chainID, err := c.ChainID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := keyring.Open(filepath.Join(ln.homes[3], node.KeysDir)).Get(node.KeyOperator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spammer, err := btcec.NewPrivateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := tx.AddressOf(spammer.PubKey())
+	if _, err := c.Send(ctx, op.Private, tx.Transfer{To: from, Amount: 1_000_000_000_000}, 0); err != nil {
+		t.Fatalf("funding the spammer: %v", err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan spamStats, 1)
+	go func() { done <- spam(sctx, c, chainID, spammer, tx.AddressOf(op.Private.PubKey()), 1) }()
+	return func() string {
+		cancel()
+		st := <-done
+		return fmt.Sprintf(" (spammer running: %d transfers admitted, refused %v)", st.admitted, st.refused)
+	}
 }
