@@ -4,11 +4,21 @@
 //
 // What it does:
 //
+//   - Charges every transaction its fee (fee_base + fee_per_byte × size)
+//     before executing it, and keeps the mempool and proposals honest
+//     (fees.go): CheckTx admits only an account's next MempoolNonceWindow
+//     nonces and fees its committed balance covers beside what its waiting
+//     transactions reserved; PrepareProposal puts SubmitHeaders and
+//     Endorse first and caps the others at max_other_tx_bytes;
+//     ProcessProposal rejects a proposal with a nonce gap, an unpayable fee
+//     or another order, so no transaction in a block rides for free.
+//
 //   - Executes the chain's transactions (consensus/tx): transfers and
 //     staking through consensus/staking; SubmitHeaders into the Bitcoin
 //     header tree (consensus/btcheaders, btcd's header rules, time measured
-//     against the CometBFT block time); Endorse, recording which
-//     validators vouch for which headers.
+//     against the CometBFT block time, at most max_headers_ahead above the
+//     canonical tip and max_headers_per_block a block); Endorse, recording
+//     which validators vouch for which headers.
 //
 //   - At the end of every block, marks endorsed the headers whose endorsers
 //     hold ≥ 2/3 of the voting power at that time, and moves the UTXO set
@@ -25,7 +35,18 @@
 //     below it cannot enter the tree.
 //
 //   - Bodies come only through a BodyProvider and are checked against their
-//     header; a missing one is waited for, never guessed.
+//     header; a missing one is waited for, never guessed, until the node's
+//     context (Config.Context) ends: then FinalizeBlock fails, nothing is
+//     committed, and the block is replayed at the next start.
+//
+//   - Runs on CometBFT's per-connection locks: only the consensus
+//     connection touches the live state. CheckTx, Info and Query read the
+//     committed View each Commit publishes (view.go), so they go on while a
+//     block executes or waits for a body. Per-block work follows what
+//     changed, not the size of the state: the header tree and the
+//     endorsement records keep incremental roots and indexes
+//     (recordset.go), and views share the staking summary and page the
+//     records from the store instead of copying them.
 //
 //   - Commit writes the UTXO changes, headers, staking state, endorsement
 //     records and the meta record (height, app hash) in one atomic, synced
@@ -46,6 +67,6 @@
 //
 // Stored state, beside the engine's lower-case tables: 'H' header tree
 // (btcheaders), 'S' staking, 'E' 01 u32be(height) hash → endorsement
-// record (records.go), 'A' 01 'm' → u64be(height) ‖ app hash, 'A' 01 'g' →
+// record (records.go), 'E' 02 hash → u32be(height) (the records by hash), 'A' 01 'm' → u64be(height) ‖ app hash, 'A' 01 'g' →
 // the genesis record (JSON: chain id, network, parameters).
 package app

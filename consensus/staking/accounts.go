@@ -1,8 +1,6 @@
 package staking
 
 import (
-	"math"
-
 	"github.com/satnode/satnode/consensus/tx"
 )
 
@@ -18,19 +16,7 @@ import (
 // The caller decides whether a transaction whose message is then rejected
 // keeps its nonce bump (Cosmos SDK does; it makes the rejection final).
 func (s *State) CheckAndBumpNonce(addr tx.Address, nonce uint64) error {
-	a, ok := s.accounts[addr]
-	if !ok {
-		return reject(tx.CodeUnknownAccount, "no account %s", addr)
-	}
-	if a.nonce == math.MaxUint64 {
-		return reject(tx.CodeOverflow, "account %s has used every nonce", addr)
-	}
-	if nonce != a.nonce+1 {
-		return reject(tx.CodeBadNonce, "nonce %d, want %d", nonce, a.nonce+1)
-	}
-	a.nonce = nonce
-	s.rec.touch(accountKey(addr))
-	return nil
+	return s.BeginTx(addr, nonce, 0)
 }
 
 func (s *State) balance(addr tx.Address) uint64 {

@@ -93,3 +93,23 @@ func TestRegisterSynchronizer(t *testing.T) {
 		t.Fatal("unregistered address is a synchronizer")
 	}
 }
+
+// TestBeginTx: the fee moves from the balance to the community pool with
+// the nonce; a fee the balance cannot pay changes nothing, nonce included.
+func TestBeginTx(t *testing.T) {
+	h := newHarness(t, testGenesis())
+	a := del(1)
+	before, _ := h.Account(a)
+	pool, supply := h.CommunityPool(), h.Supply()
+	h.ok(h.BeginTx(a, 1, 700))
+	after, _ := h.Account(a)
+	if after.Balance != before.Balance-700 || after.Nonce != 1 || h.CommunityPool() != pool+700 || h.Supply() != supply {
+		t.Fatalf("after a fee of 700: %+v (was %+v), pool %d (was %d), supply %d (was %d)", after, before,
+			h.CommunityPool(), pool, h.Supply(), supply)
+	}
+	h.rejects(tx.CodeInsufficientFee, func() error { return h.BeginTx(a, 2, after.Balance+1) })
+	if again, _ := h.Account(a); again != after {
+		t.Fatalf("a refused fee changed the account: %+v -> %+v", after, again)
+	}
+	h.rejects(tx.CodeBadNonce, func() error { return h.BeginTx(a, 1, 0) })
+}
