@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net/url"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -54,7 +56,6 @@ application's message.`,
 		{"validators", "Every validator: keys, stake, power, jail status"},
 		{"synchronizers", "Every registered synchronizer: bond and payout address"},
 		{"btc-tip", "The Bitcoin tip of the UTXO set, its MuHash, the finalized base and the best header"},
-		{"endorsements", "The headers above the finalized base: submitter, endorsers, endorsed power"},
 	} {
 		path := "/" + q.use
 		cmd.AddCommand(&cobra.Command{
@@ -64,5 +65,32 @@ application's message.`,
 			RunE:  func(cmd *cobra.Command, _ []string) error { return run(cmd, path) },
 		})
 	}
+	var after string
+	var limit int
+	endorsements := &cobra.Command{
+		Use:   "endorsements",
+		Short: "Headers whose attendance is not settled: submitter, endorsers (on time, late), endorsed power",
+		Long: `The endorsement records not yet settled (paid), in height order, a page at a
+time: --limit of them (at most 1000) after --after HEIGHT:HASH, which is the
+last record of the previous page.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q := url.Values{}
+			if limit > 0 {
+				q.Set("limit", strconv.Itoa(limit))
+			}
+			if after != "" {
+				q.Set("after", after)
+			}
+			path := "/endorsements"
+			if len(q) > 0 {
+				path += "?" + q.Encode()
+			}
+			return run(cmd, path)
+		},
+	}
+	endorsements.Flags().StringVar(&after, "after", "", "HEIGHT:HASH of the last record of the previous page")
+	endorsements.Flags().IntVar(&limit, "limit", 0, "records per page, 1..1000 (default 1000)")
+	cmd.AddCommand(endorsements)
 	return cmd
 }

@@ -36,12 +36,14 @@ type records struct {
 	deleted [][]byte
 
 	buckets   [recBuckets]recBucket
+	groups    [recBuckets / recGroup][32]byte
 	rootHash  [32]byte
 	rootValid bool
 }
 
 const (
 	recBuckets    = 4096
+	recGroup      = 64 // buckets per group of the middle level
 	recRootDomain = "satnode/endorsements/v2"
 )
 
@@ -203,34 +205,59 @@ func (rs *records) changesSize() int {
 	return n
 }
 
-// root commits to every record: sha256(domain ‖ H(bucket 0) ‖ … ‖
-// H(bucket 4095)), where H(bucket) = sha256 over its records in key order
-// of key ‖ uvarint(len value) ‖ value. Only buckets changed since the last
-// call are rehashed.
+// root commits to every record in three levels, as the header tree's root
+// does (consensus/btcheaders/doc.go):
+//
+//	root     = sha256(domain ‖ G(0) ‖ … ‖ G(63))
+//	G(g)     = sha256(H(64g) ‖ … ‖ H(64g+63))
+//	H(b)     = sha256 over bucket b's records in key order of
+//	           key ‖ uvarint(len value) ‖ value
+//
+// Only the buckets changed since the last call, and their groups, are
+// rehashed: a block that touches one record hashes about 4 KiB, not the
+// 128 KiB of 4096 bucket hashes.
 func (rs *records) root() [32]byte {
 	if rs.rootValid {
 		return rs.rootHash
 	}
+	for g := range rs.groups {
+		bs := rs.buckets[g*recGroup : (g+1)*recGroup]
+		dirty := false
+		for i := range bs {
+			if bs[i].dirty {
+				bs[i].rehash()
+				dirty = true
+			}
+		}
+		if !dirty && rs.groups[g] != ([32]byte{}) {
+			continue
+		}
+		h := sha256.New()
+		for i := range bs {
+			h.Write(bs[i].hash[:])
+		}
+		h.Sum(rs.groups[g][:0])
+	}
 	top := sha256.New()
 	top.Write([]byte(recRootDomain))
-	for i := range rs.buckets {
-		b := &rs.buckets[i]
-		if b.dirty {
-			h := sha256.New()
-			for _, r := range b.recs {
-				h.Write(recKey(r.height, r.hash))
-				v := r.encode()
-				h.Write(binary.AppendUvarint(nil, uint64(len(v))))
-				h.Write(v)
-			}
-			h.Sum(b.hash[:0])
-			b.dirty = false
-		}
-		top.Write(b.hash[:])
+	for g := range rs.groups {
+		top.Write(rs.groups[g][:])
 	}
 	top.Sum(rs.rootHash[:0])
 	rs.rootValid = true
 	return rs.rootHash
+}
+
+func (b *recBucket) rehash() {
+	h := sha256.New()
+	for _, r := range b.recs {
+		h.Write(recKey(r.height, r.hash))
+		v := r.encode()
+		h.Write(binary.AppendUvarint(nil, uint64(len(v))))
+		h.Write(v)
+	}
+	h.Sum(b.hash[:0])
+	b.dirty = false
 }
 
 func loadRecords(kv utxo.KVReader) (*records, error) {
