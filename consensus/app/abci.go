@@ -138,8 +138,8 @@ func (a *App) connectGenesis(p *chaincfg.Params) error {
 // FinalizeBlock is changing, so it runs while a block executes (the node
 // gives the mempool its own ABCI connection). Commit clears the
 // reservations and CometBFT re-runs it on every transaction left in the
-// mempool (recheck), which drops those the block made stale. It never
-// panics on any bytes.
+// mempool (recheck), which drops those the block made stale and those
+// still waiting for a missing predecessor. It never panics on any bytes.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	v, err := a.views.Acquire()
 	if err != nil {
@@ -157,7 +157,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	if !ok {
 		return checkFail(&tx.Error{Code: tx.CodeUnknownAccount, Msg: fmt.Sprintf("no account %s", env.Signer)}), nil
 	}
-	fee, err := a.mp.check(&v.ChainParams, acct, env, msg, len(req.Tx))
+	fee, err := a.mp.check(&v.ChainParams, acct, env, msg, len(req.Tx), req.Type == abci.CheckTxType_Recheck)
 	if err != nil {
 		return checkFail(err), nil
 	}

@@ -137,6 +137,8 @@ func (a *App) body(ctx context.Context, n *btcheaders.Node) (*utxo.Block, int, e
 		a.log.Warn("waiting for the block body", "height", n.Height(), "hash", n.Hash(), "attempt", attempt+1, "err", err)
 		select {
 		case <-ctx.Done():
+			a.log.Warn("stopping while waiting for a block body: this block is not committed and is replayed at the next start "+
+				"(CometBFT reports the abandoned block as a CONSENSUS FAILURE)", "height", n.Height(), "hash", n.Hash())
 			return nil, 0, fmt.Errorf("app: waiting for the body of %s: %w", n.Hash(), ctx.Err())
 		case <-time.After(a.cfg.BodyRetry):
 		}

@@ -151,7 +151,14 @@ func (mp *mempool) reset() {
 // check admits env if its nonce is one of the account's next
 // MempoolNonceWindow, not already admitted, and the balance covers its fee
 // and every reservation made before it.
-func (mp *mempool) check(p *Params, acct staking.Account, env *tx.Envelope, m tx.Msg, size int) (uint64, error) {
+//
+// A recheck (after a commit, over the mempool in its order) is stricter: a
+// transaction must follow on from the committed nonce or from one admitted
+// before it in this pass. A new transaction may arrive ahead of its
+// predecessor, which another peer may still be relaying; but one that is
+// still waiting for it a block later is dropped, so that accounts cannot
+// park transactions that never execute, and so never pay, in the mempool.
+func (mp *mempool) check(p *Params, acct staking.Account, env *tx.Envelope, m tx.Msg, size int, recheck bool) (uint64, error) {
 	mp.mu.Lock()
 	defer mp.mu.Unlock()
 	switch {
@@ -164,6 +171,10 @@ func (mp *mempool) check(p *Params, acct staking.Account, env *tx.Envelope, m tx
 	mine := mp.admitted[env.Signer]
 	if _, dup := mine[env.Nonce]; dup {
 		return 0, &tx.Error{Code: tx.CodeBadNonce, Msg: fmt.Sprintf("nonce %d is taken by a transaction already in the mempool", env.Nonce)}
+	}
+	if _, prev := mine[env.Nonce-1]; recheck && env.Nonce > acct.Nonce+1 && !prev {
+		return 0, &tx.Error{Code: tx.CodeNonceGap, Msg: fmt.Sprintf("nonce %d still waits for nonce %d after a block: dropped",
+			env.Nonce, env.Nonce-1)}
 	}
 	var reserved uint64
 	for _, r := range mine {

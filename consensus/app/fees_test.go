@@ -124,6 +124,21 @@ func TestMempoolNonceWindow(t *testing.T) {
 			t.Errorf("recheck of nonce %d: %s", i+1, code)
 		}
 	}
+	// A transaction ahead of its predecessor is admitted when new, but a
+	// recheck after the next block drops it while the hole remains.
+	ahead := h.signAt(a, 18, tx.Transfer{To: to, Amount: 1})
+	if code, log := h.checkTx(ahead, false); code != tx.CodeOK {
+		t.Fatalf("nonce 18 ahead of 17: %s %s", code, log)
+	}
+	h.mustOK()
+	for _, raw := range admitted[4:] {
+		if code, log := h.checkTx(raw, true); code != tx.CodeOK {
+			t.Fatalf("recheck of a contiguous nonce: %s %s", code, log)
+		}
+	}
+	if code, _ := h.checkTx(ahead, true); code != tx.CodeNonceGap {
+		t.Errorf("recheck of nonce 18 with 17 missing: %s, want NonceGap", code)
+	}
 	// Now nonce 4+16 = 20 is inside the window.
 	if code, log := h.checkTx(h.signAt(a, 4+MempoolNonceWindow, tx.Transfer{To: to, Amount: 1}), false); code != tx.CodeOK {
 		t.Errorf("nonce at the moved window's end: %s %s", code, log)
