@@ -69,8 +69,9 @@ type BodiesConfig struct {
 	// Sources are blk files (plain, xor-obfuscated or .bz2) or Bitcoin
 	// Core blocks/ directories; relative paths are relative to the home.
 	Sources []string `toml:"sources"`
-	// Retention is how many Bitcoin blocks below the newest one the body
-	// store keeps (0: all).
+	// Retention is how many Bitcoin blocks below the committed canonical
+	// tip the body store keeps (0: all). Bodies above the tip are kept only
+	// for headers in the committed tree, at most p2p.MaxBodyLead above it.
 	Retention int32 `toml:"retention"`
 }
 
@@ -338,8 +339,8 @@ cache_mb = {{.UTXO.CacheMB}}
 # position, so their blocks are held in memory (their decompressed size).
 # Example: sources = ["/var/lib/bitcoind/blocks"]
 sources = {{list .Bodies.Sources}}
-# How many Bitcoin blocks below the newest the body store keeps, to serve
-# peers and late joiners (0: keep every body).
+# How many Bitcoin blocks below the committed canonical tip the body store
+# keeps, to serve peers and late joiners (0: keep every body).
 retention = {{.Bodies.Retention}}
 
 [bitcoin]
