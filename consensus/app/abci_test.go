@@ -77,13 +77,20 @@ func TestDoubleSignEvidence(t *testing.T) {
 	}
 }
 
-// FuzzCheckTx: no bytes make CheckTx panic or fail.
+// FuzzCheckTx: no bytes make CheckTx (new or recheck) or ProcessProposal
+// panic or fail.
 func FuzzCheckTx(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{1, 2, 3})
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		h := newHarness(t, harnessOpts{network: "regtest", stakes: []uint64{10e6}})
-		if _, err := h.app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: raw}); err != nil {
+		h.mustOK() // CheckTx reads the committed state
+		for _, typ := range []abci.CheckTxType{abci.CheckTxType_New, abci.CheckTxType_Recheck} {
+			if _, err := h.app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: raw, Type: typ}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := h.app.ProcessProposal(context.Background(), &abci.RequestProcessProposal{Txs: [][]byte{raw}}); err != nil {
 			t.Fatal(err)
 		}
 	})
