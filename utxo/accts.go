@@ -114,6 +114,12 @@ func (a *acctCache) clean() {
 	}
 }
 
+// reset drops every counter, keeping the map's table for reuse.
+func (a *acctCache) reset() {
+	clear(a.idx)
+	a.list = a.list[:0]
+}
+
 // keep drops the counters last touched below height from, rebuilding the
 // map (a Go map never shrinks) and the slice.
 func (a *acctCache) keep(from int32) {

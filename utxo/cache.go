@@ -52,6 +52,16 @@ func newCoinCache() coinCache {
 	return coinCache{m: make(map[Outpoint]cacheEntry), chunks: [][]byte{make([]byte, 0, arenaChunk)}}
 }
 
+// reset drops every entry, keeping the map's table and the arena's chunks
+// for reuse.
+func (c *coinCache) reset() {
+	clear(c.m)
+	for i := range c.chunks {
+		c.chunks[i] = c.chunks[i][:0]
+	}
+	c.cur, c.arenaBytes = 0, 0
+}
+
 // bytes estimates the cache's memory use.
 func (c *coinCache) bytes() int64 { return int64(len(c.m))*entryOverhead + c.arenaBytes }
 

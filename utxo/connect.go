@@ -86,6 +86,9 @@ func (e *Engine) usable() error {
 	if e.failed != nil {
 		return fmt.Errorf("utxo: engine stopped after an earlier failure: %w", e.failed)
 	}
+	if e.loading != nil {
+		return e.loading.incomplete()
+	}
 	return nil
 }
 

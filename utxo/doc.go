@@ -26,6 +26,14 @@
 //     Electrum/Esplora scripthash) with Esplora's funded/spent/tx counters,
 //     keeps headers by height and hash, and per-block statistics (fees,
 //     amounts, coin-days destroyed).
+//   - Seed and SeedStream start a store from a UTXO snapshot (Bitcoin
+//     Core's dumptxoutset coins, streamed in (txid, vout) order) instead of
+//     from genesis, in memory bounded by the cache budget: coins, index and
+//     counters are flushed in chunks, each atomic and carrying a loading
+//     marker (the last coin flushed, running totals, MuHash accumulator),
+//     so an interrupted load is refused (ErrLoadIncomplete) until resumed
+//     from its last chunk; the result is byte-identical however it was
+//     chunked or interrupted.
 //   - A coin cache with a byte budget absorbs outputs created and spent
 //     between flushes; every flush is one atomic, synced batch that carries
 //     the consistency marker, so a process killed at any instant restarts
@@ -42,6 +50,6 @@
 // memstore in memory.
 //
 // The on-disk formats are documented where they are encoded: keys.go (the
-// key layout), coin.go (coins), undo.go (undo records) and records.go
-// (block records and the state record).
+// key layout), coin.go (coins), undo.go (undo records), records.go
+// (block records and the state record) and load.go (the loading marker).
 package utxo

@@ -20,7 +20,8 @@ type Config struct {
 	Params *Params
 	// CacheBytes is the memory budget of the coin and script-hash caches
 	// and of the writes waiting for a flush. When it is exceeded the engine
-	// flushes and drops its clean entries. Default 256 MiB.
+	// flushes and drops its clean entries. A snapshot load (SeedStream)
+	// flushes a chunk each time it is exceeded. Default 256 MiB.
 	CacheBytes int64
 	// FlushInterval, if positive, flushes at least every that many
 	// connected blocks, bounding the work a crash can lose. Zero flushes
@@ -46,6 +47,11 @@ type Config struct {
 	// Workers bounds the goroutines used for MuHash and script checks.
 	// Default GOMAXPROCS.
 	Workers int
+	// ResumeLoad lets Open accept a store whose snapshot load was
+	// interrupted (it holds a loading marker; see SeedStream), so that
+	// SeedStream can finish it. Until it does, everything else refuses
+	// with ErrLoadIncomplete. Without it, Open refuses such a store.
+	ResumeLoad bool
 }
 
 // DefaultCacheBytes is the default coin cache budget.
@@ -79,6 +85,9 @@ type Engine struct {
 	state  State     // tip and base; State.MuHash is refreshed at flush
 	totals SetTotals // totals at the tip
 	hasher *hasher
+	// loading is the marker of a snapshot load under way or interrupted:
+	// flushes write it instead of the state record.
+	loading *LoadState
 
 	cache coinCache
 	accts acctCache
@@ -114,7 +123,9 @@ type overlayVal struct {
 
 // Open opens the engine on a store, creating an empty set if the store is
 // empty. It verifies the consistency marker: the stored tip, its block
-// record and the MuHash accumulator must agree.
+// record and the MuHash accumulator must agree. A store with an
+// interrupted snapshot load is refused with ErrLoadIncomplete, unless
+// cfg.ResumeLoad.
 func Open(db Store, cfg Config) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -127,7 +138,25 @@ func Open(db Store, cfg Config) (*Engine, error) {
 	}
 	raw, err := db.Get(stateKey())
 	state := muhash.One()
+	ld, lerr := readLoadState(db)
 	switch {
+	case lerr != nil:
+		return nil, lerr
+	case ld != nil && err == nil:
+		// The batch that writes the first state record deletes the marker.
+		return nil, corruptf("store has both a state record and a loading marker")
+	case ld != nil:
+		if ld.Network != cfg.Params.Name {
+			return nil, fmt.Errorf("%w: store is %s, engine configured for %s", ErrWrongNetwork, ld.Network, cfg.Params.Name)
+		}
+		if !cfg.ResumeLoad {
+			return nil, ld.incomplete()
+		}
+		if err := state.SetBytes(&ld.MuHash); err != nil {
+			return nil, corruptf("loading marker's muhash accumulator: %v", err)
+		}
+		e.state = State{Network: cfg.Params.Name}
+		e.loading = ld
 	case errors.Is(err, ErrNotFound):
 		e.state = State{Network: cfg.Params.Name}
 	case err != nil:

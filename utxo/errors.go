@@ -172,6 +172,14 @@ var (
 	// ErrReservedKey: a caller's record in FlushWith used a key the engine
 	// reserves (see ReservedKey).
 	ErrReservedKey = errors.New("utxo: key reserved for the engine")
+	// ErrLoadIncomplete: the store holds part of a snapshot whose load
+	// (Engine.SeedStream) was interrupted. It answers nothing and takes no
+	// blocks until the load is resumed (Config.ResumeLoad) and completes.
+	ErrLoadIncomplete = errors.New("utxo: snapshot load incomplete")
+	// ErrBadSnapshot: a seeded coin is refused (unspendable, above the
+	// base, out of order or repeated, totals above 21M BTC), or a resumed
+	// load is given another snapshot than the one it started with.
+	ErrBadSnapshot = errors.New("utxo: bad snapshot")
 )
 
 // corruptf wraps ErrCorrupt with detail.

@@ -151,8 +151,15 @@ func (e *Engine) fillBatch(batch Batch) error {
 		small = append(small, kv{heightKey(tagBlock, h), r.encode(), false})
 	}
 	acc := e.hasher.current()
-	e.state.MuHash = acc.Bytes()
-	small = append(small, kv{stateKey(), e.state.encode(), false})
+	if ld := e.loading; ld != nil {
+		// A chunk of a snapshot load: no state record (there is no tip
+		// yet), the loading marker instead.
+		ld.MuHash = acc.Bytes()
+		small = append(small, kv{loadKey(), ld.encode(), false})
+	} else {
+		e.state.MuHash = acc.Bytes()
+		small = append(small, kv{stateKey(), e.state.encode(), false})
+	}
 	slices.SortFunc(small, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
 	for _, r := range small {
 		if r.del {
@@ -331,6 +338,15 @@ func (e *Engine) afterFlush() {
 	e.overlayBytes = 0
 	clear(e.pendingRecs)
 	e.sinceFlush = 0
+	if e.loading != nil {
+		// A chunk of a snapshot load: nothing will spend the coins before
+		// the load ends, and the counters are read back from the store when
+		// a later chunk pays the same script, so keeping either would only
+		// shrink the next chunks. The map and arena are reused.
+		e.cache.reset()
+		e.accts.reset()
+		return
+	}
 	for op, ent := range e.cache.m {
 		switch {
 		case ent.flags&flagSpent != 0:
@@ -400,7 +416,9 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	var err error
-	if e.failed == nil && !e.cfg.ManualFlush {
+	// An unfinished snapshot load keeps its last chunk's marker: flushing
+	// would write coins of a transaction not yet complete.
+	if e.failed == nil && !e.cfg.ManualFlush && e.loading == nil {
 		err = e.flush(0, nil)
 	}
 	e.closed = true

@@ -23,7 +23,15 @@ import (
 //	block record       'b' 01 u32be(height)                        records.go
 //	undo record        'u' 01 u32be(height)                        undo.go
 //	seeded times       't' 01 u32be(height)                        u32be(block time), only below a seeded base
-//	meta               'm' 01 name                                 state record (records.go)
+//	meta               'm' 01 "state"                              state record (records.go)
+//	                   'm' 01 "load"                               loading marker (load.go), only while a
+//	                                                               snapshot load is unfinished
+//
+// A store holds a state record or a loading marker, never both: every
+// chunk of a snapshot load (Engine.SeedStream) writes the marker in its
+// batch and the batch that writes the first state record deletes it. A
+// store with the marker holds part of a set; Open and Reader.State refuse
+// it with ErrLoadIncomplete.
 //
 // The engine reserves every key that starts with a lower-case ASCII letter
 // (ReservedKey); whoever shares the store (the consensus state, written in

@@ -22,8 +22,14 @@ type Reader struct {
 func NewReader(kv KVReader) *Reader { return &Reader{kv: kv} }
 
 // State returns the consistency marker: network, tip and base. It wraps
-// ErrNotFound for a store nothing was ever flushed to.
+// ErrNotFound for a store nothing was ever flushed to, and ErrLoadIncomplete
+// for one holding part of a snapshot (nothing should be answered from it).
 func (r *Reader) State() (*State, error) {
+	if ld, err := readLoadState(r.kv); err != nil {
+		return nil, err
+	} else if ld != nil {
+		return nil, ld.incomplete()
+	}
 	raw, err := r.kv.Get(stateKey())
 	if err != nil {
 		return nil, err
