@@ -11,6 +11,8 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
+
+	"github.com/satnode/satnode/utxo/muhash"
 )
 
 // SeedBase describes the block a seeded store starts at.
@@ -54,6 +56,12 @@ type SeedOptions struct {
 	// BytesRead, if set, reports how many bytes of the snapshot the stream
 	// has consumed, for SeedProgress.Bytes.
 	BytesRead func() int64
+	// Verify, if set, is shown the MuHash digest of the whole set (in
+	// Core's display order: muhash.Digest.String) before the last batch is
+	// written; an error from it refuses the load, which then never becomes
+	// a usable store (the loading marker of earlier chunks stays, or
+	// nothing was written). satnode snapshot load --expect-muhash uses it.
+	Verify func(digest [32]byte) error
 }
 
 // SeedProgress is a progress report of SeedStream.
@@ -352,6 +360,15 @@ func (l *seedLoad) finish() error {
 	e.state.HasTip, e.state.TipHeight, e.state.TipHash, e.state.BaseHeight = true, base.Height, hash, base.Height
 	// The coinbases below the base are unknown: keep the BIP30 lookups.
 	e.state.NonBIP34Height = max(base.Height, 1)
+	if l.opts.Verify != nil {
+		if err := e.hasher.wait(); err != nil {
+			return err
+		}
+		acc := e.hasher.current()
+		if err := l.opts.Verify(muhash.DigestOf(&acc)); err != nil {
+			return err
+		}
+	}
 	// A marker is on disk once a chunk was flushed, by this run or one
 	// before it.
 	if l.chunksDone = e.loading.Chunks; l.chunksDone > 0 {

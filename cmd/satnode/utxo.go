@@ -155,6 +155,9 @@ func withReader(g *globals, fn func(*utxo.Reader, *utxo.Params) error) error {
 	defer s.Close()
 	r := utxo.NewReader(s)
 	st, err := r.State()
+	if errors.Is(err, utxo.ErrLoadIncomplete) {
+		return fmt.Errorf("the store at %s: %w", dir, err)
+	}
 	if err != nil {
 		return fmt.Errorf("the store at %s has no state (empty or not a satnode store): %w", dir, err)
 	}
