@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	cmtcfg "github.com/cometbft/cometbft/config"
-
 	"github.com/btcsuite/btcd/chaincfg"
 
 	"github.com/satnode/satnode/consensus/btcheaders"
@@ -71,23 +69,25 @@ func fakeCore(t *testing.T, btcd *btcdtest.Node, muhash func(height int) string)
 	return srv
 }
 
-// TestGenesisFromSnapshot: a chain launched from a snapshot. A regtest
-// chain goes to a real btcd; the set at H is dumped from an import and
-// loaded into a fresh home, with H looked up in btcd; "genesis start" makes
-// the home's genesis begin there, with its ancestry from btcd; "genesis
-// verify" passes against btcd (which cannot tell the MuHash, and says so)
-// and against a Core that can, and fails on a wrong MuHash or a wrong
-// ancestry; then the node, started on that genesis with a synchronizer and
-// an endorser on btcd, follows btcd's blocks above H to the same set as an
-// import of the whole chain.
-func TestGenesisFromSnapshot(t *testing.T) {
+// TestLocalnetFromSnapshot: a chain launched from a snapshot. A regtest
+// chain goes to a real btcd up to H+5; the set at H is dumped from an
+// import. Four validators each load that file, with H looked up in btcd;
+// "genesis start" on the first makes the genesis begin there, with its
+// ancestry from btcd, and every validator gets that file and checks it
+// with "genesis verify" against btcd (which cannot tell the MuHash, and
+// says so). Verify also passes against a Core that can tell it, and fails
+// on a wrong MuHash or a forged ancestry. The four start on it and follow
+// btcd's blocks above H, those it had and those it gets later, to the same
+// MuHash on every node, the MuHash of an import of the whole chain.
+func TestLocalnetFromSnapshot(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs btcd and a node")
+		t.Skip("runs btcd and 4 satnode processes")
 	}
-	const blocks, base = 160, 150
+	const blocks, base, early = 160, 150, 155
 	chain := genChain(t, blocks)
-	btc := btcdtest.Start(t, btcdtest.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ln := newLiveNetWith(t, liveNetOptions{Validators: 4, Synchronizers: 1, Btcds: 1})
+	btc := ln.btcds[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	ix, err := blkfile.Scan(ctx, &chaincfg.RegressionNetParams, []string{chain.dir}, nil)
 	if err != nil {
@@ -101,27 +101,32 @@ func TestGenesisFromSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var raws [][]byte
 	for s.Next() {
-		if err := btc.SubmitBlock(ctx, s.Block().Raw); err != nil {
-			t.Fatalf("submitblock: %v", err)
-		}
+		raws = append(raws, bytes.Clone(s.Block().Raw))
 	}
 	s.Close()
+	for _, raw := range raws[:early] {
+		ln.submitTo(ctx, 0, raw)
+	}
 
 	imp := t.TempDir()
 	mustRun(t, "import", "--home", imp, "--network", "regtest", "--stop-height", strconv.Itoa(base), chain.dir)
 	snap := filepath.Join(t.TempDir(), "base.dat")
 	mustRun(t, "snapshot", "dump", snap, "--home", imp)
 
-	home := filepath.Join(t.TempDir(), "h")
-	rpc := "tcp://127.0.0.1:" + strconv.Itoa(freePort(t))
-	mustRun(t, "init", "--home", home, "--chain-id", "satnode-snap-test", "--moniker", "solo", "--network", "regtest",
-		"--p2p-laddr", "tcp://127.0.0.1:"+strconv.Itoa(freePort(t)), "--rpc-laddr", rpc,
-		"--api-laddr", "127.0.0.1:"+strconv.Itoa(freePort(t)))
 	btcFlags := []string{"--bitcoin-rpc", "http://" + btc.RPCAddr, "--bitcoin-user", btc.User, "--bitcoin-password", btc.Password}
-	mustRun(t, append([]string{"snapshot", "load", snap, "--home", home, "--network", "regtest"}, btcFlags...)...)
+	for _, home := range ln.homes {
+		mustRun(t, append([]string{"snapshot", "load", snap, "--home", home, "--network", "regtest", "--cache-mb", "16"}, btcFlags...)...)
+	}
+	home := ln.homes[0]
+	genesisFile := filepath.Join(home, "config", "genesis.json")
 	mustRun(t, append([]string{"genesis", "start", "--home", home}, btcFlags...)...)
-	_, gen, err := node.ReadGenesis(filepath.Join(home, "config", "genesis.json"))
+	raw, err := os.ReadFile(genesisFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, gen, err := node.ReadGenesis(genesisFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,15 +134,21 @@ func TestGenesisFromSnapshot(t *testing.T) {
 	if gen.Start.Height != base || len(gen.Start.Headers) != wantHeaders || gen.Start.Headers[len(gen.Start.Headers)-1] != chain.headers[base-1] {
 		t.Fatalf("genesis start: height %d, %d headers (want %d)", gen.Start.Height, len(gen.Start.Headers), wantHeaders)
 	}
-	var rep node.GenesisReport
-	if err := json.Unmarshal([]byte(jsonPart(mustRun(t, append([]string{"genesis", "verify", "--home", home}, btcFlags...)...))), &rep); err != nil {
-		t.Fatal(err)
-	}
-	if rep.Headers != wantHeaders || rep.MuHashChecked || !strings.Contains(rep.MuHashNote, "gettxoutsetinfo") {
-		t.Fatalf("verify against btcd: %+v", rep)
+	for _, h := range ln.homes {
+		if err := os.WriteFile(filepath.Join(h, "config", "genesis.json"), raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var rep node.GenesisReport
+		if err := json.Unmarshal([]byte(jsonPart(mustRun(t, append([]string{"genesis", "verify", "--home", h}, btcFlags...)...))), &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.Headers != wantHeaders || rep.MuHashChecked || !strings.Contains(rep.MuHashNote, "gettxoutsetinfo") {
+			t.Fatalf("verify against btcd: %+v", rep)
+		}
 	}
 	core := fakeCore(t, btc, func(int) string { return gen.Start.MuHash })
 	coreFlags := []string{"--bitcoin-rpc", core.URL, "--bitcoin-user", "u", "--bitcoin-password", "p"}
+	var rep node.GenesisReport
 	if err := json.Unmarshal([]byte(jsonPart(mustRun(t, append([]string{"genesis", "verify", "--home", home}, coreFlags...)...))), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -145,14 +156,9 @@ func TestGenesisFromSnapshot(t *testing.T) {
 		t.Fatalf("verify against a Core with coinstatsindex: %+v", rep)
 	}
 	liar := fakeCore(t, btc, func(int) string { return strings.Repeat("ab", 32) })
-	if _, err := satnode(t, append([]string{"genesis", "verify", "--home", home, "--bitcoin-rpc", liar.URL}, "--bitcoin-user", "u", "--bitcoin-password", "p")...); err == nil ||
+	if _, err := satnode(t, "genesis", "verify", "--home", home, "--bitcoin-rpc", liar.URL, "--bitcoin-user", "u", "--bitcoin-password", "p"); err == nil ||
 		!strings.Contains(err.Error(), "muhash") {
 		t.Fatalf("verify with another MuHash: %v", err)
-	}
-	// A genesis whose ancestry is not the node's.
-	raw, err := os.ReadFile(filepath.Join(home, "config", "genesis.json"))
-	if err != nil {
-		t.Fatal(err)
 	}
 	first := gen.Start.Headers[0]
 	b, _ := hex.DecodeString(first)
@@ -167,37 +173,24 @@ func TestGenesisFromSnapshot(t *testing.T) {
 	}
 
 	// The chain starts on the loaded set and follows btcd above it.
-	ac, err := node.LoadAppConfig(home)
-	if err != nil {
-		t.Fatal(err)
+	for i := range ln.homes {
+		ln.start(i)
 	}
-	ac.Bitcoin.RPC, ac.Bitcoin.User, ac.Bitcoin.Password = "http://"+btc.RPCAddr, btc.User, btc.Password
-	ac.Synchronizer.Enabled, ac.Endorser.Enabled = true, true
-	if err := node.WriteAppConfig(home, ac); err != nil {
-		t.Fatal(err)
+	all := []int{0, 1, 2, 3}
+	ln.waitAll(all, 2*time.Minute, "the blocks btcd had", func(tp tip) bool { return tp.Height == early })
+	for _, raw := range raws[early:] {
+		ln.submitTo(ctx, 0, raw)
 	}
-	cfg, err := node.LoadCometConfig(home)
-	if err != nil {
-		t.Fatal(err)
+	want := chain.hashes[blocks-1]
+	ln.waitAll(all, 2*time.Minute, "the new blocks", func(tp tip) bool { return tp.Hash == want })
+	for i := range ln.homes {
+		tp, err := ln.tip(ctx, i)
+		if err != nil || tp.MuHash != chain.muhash {
+			t.Fatalf("node%d at %+v (%v), want MuHash %s", i, tp, err, chain.muhash)
+		}
 	}
-	cfg.Consensus.TimeoutCommit = 200 * time.Millisecond
-	cfg.P2P.PexReactor = false
-	cmtcfg.WriteConfigFile(filepath.Join(home, "config", "config.toml"), cfg)
-	startInProcess(t, home)
-	var tip struct {
-		Height int32  `json:"height"`
-		Hash   string `json:"hash"`
-		MuHash string `json:"muhash"`
-	}
-	waitFor(t, 2*time.Minute, "the node at btcd's tip", func() bool {
-		out, err := satnode(t, "query", "btc-tip", "--node", rpc)
-		return err == nil && json.Unmarshal([]byte(jsonPart(out)), &tip) == nil && tip.Height == blocks
-	})
-	if tip.Hash != chain.hashes[blocks-1] || tip.MuHash != chain.muhash {
-		t.Fatalf("tip %+v, want %s with the import's MuHash %s", tip, chain.hashes[blocks-1], chain.muhash)
-	}
-	t.Logf("started at %d from a snapshot (%d genesis headers, MuHash %s); followed btcd to %d, MuHash %s as an import of the whole chain",
-		base, len(gen.Start.Headers), gen.Start.MuHash, tip.Height, tip.MuHash)
+	t.Logf("4 validators started at %d from a snapshot (%d genesis headers, MuHash %s) and followed btcd to %d: MuHash %s on every node, as an import of the whole chain",
+		base, len(gen.Start.Headers), gen.Start.MuHash, blocks, chain.muhash)
 }
 
 // jsonPart is the JSON object of a command's output, without the log
