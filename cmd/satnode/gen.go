@@ -73,6 +73,7 @@ Profiles: "default" (600 blocks of 200 transactions) and "bench"
 	f.IntVar(&txs, "txs-per-block", 0, "transactions per block after activation (default: the profile's)")
 	f.StringVar(&start, "start-time", "", "timestamp of block 1, RFC 3339 (default: the profile's, in the past)")
 	_ = cmd.MarkFlagRequired("out")
+	cmd.AddCommand(newGenSnapshotCmd())
 	return cmd
 }
 

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/satnode/satnode/utxo/coresnap"
+	"github.com/satnode/satnode/utxo/coresnap/snapgen"
+)
+
+// TestBenchSnapshotLoad is `make bench-snapshot` (issue 12), not a test:
+// with SATNODE_BENCH_SNAPSHOT=N it loads a generated mainnet-like snapshot
+// of N coins (cached in SATNODE_BENCH_DIR, default .bench) with
+// `satnode snapshot load` at the default cache budget, in its own process,
+// and reports coins/s from the command's own timing, the peak RSS of the
+// process, and the store's bytes on disk per coin once it is closed. The
+// loaded home stays in SATNODE_BENCH_DIR for the benchmarks that follow.
+// With SATNODE_MEASURE_OUT it appends the numbers there as a JSON line.
+func TestBenchSnapshotLoad(t *testing.T) {
+	nStr := os.Getenv("SATNODE_BENCH_SNAPSHOT")
+	if nStr == "" {
+		t.Skip("set SATNODE_BENCH_SNAPSHOT=coins (make bench-snapshot)")
+	}
+	coins, err := strconv.ParseUint(nStr, 10, 64)
+	if err != nil || coins == 0 {
+		t.Fatalf("SATNODE_BENCH_SNAPSHOT=%q: want a coin count", nStr)
+	}
+	dir := os.Getenv("SATNODE_BENCH_DIR")
+	if dir == "" {
+		dir = ".bench"
+	}
+	const height, seed = 866342, 1
+	file := filepath.Join(dir, fmt.Sprintf("snapshot-mainnet-%d-%d-seed%d.dat", height, coins, seed))
+	if _, err := os.Stat(file); err != nil {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cfg := snapgen.Config{Network: coresnap.MainNet, Height: height, Coins: coins, Seed: seed}
+		if cfg.BaseHash, err = genBaseHash("", cfg.Network, height); err != nil {
+			t.Fatal(err)
+		}
+		if err := genSnapshot(os.Stderr, file, cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := filepath.Join(dir, fmt.Sprintf("snapshot-home-%d", coins))
+	if err := os.RemoveAll(home); err != nil {
+		t.Fatal(err)
+	}
+
+	// The default --cache-mb: the budget an operator gets.
+	args := []string{"snapshot", "load", file, "--home", home, "--network", "mainnet", "--height", strconv.Itoa(height)}
+	var out bytes.Buffer
+	cmd := snapshotLoadProcArgs(t, args, &out)
+	started := time.Now()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("load: %v\n%s", err, out.String())
+	}
+	wall := time.Since(started)
+	var maxRSS int64 // KiB on Linux
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		maxRSS = ru.Maxrss
+	}
+	m := regexp.MustCompile(`snapshot load: loaded (\d+) coins .* in (\S+)\n`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no summary line in the load's output:\n%s", out.String())
+	}
+	loaded, _ := strconv.ParseUint(m[1], 10, 64)
+	took, err := time.ParseDuration(m[2])
+	if err != nil || loaded != coins {
+		t.Fatalf("summary %q: %v", m[0], err)
+	}
+	var disk int64
+	err = filepath.WalkDir(filepath.Join(home, "data", "satnode"), func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		fi, err := d.Info()
+		if err == nil {
+			disk += fi.Size()
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := map[string]any{
+		"bench": "snapshot-load", "coins": coins, "file_bytes": st.Size(), "seconds": took.Seconds(),
+		"wall_seconds": wall.Seconds(), "coins_per_s": float64(coins) / took.Seconds(),
+		"peak_rss_mib": float64(maxRSS) / 1024, "store_bytes": disk, "store_bytes_per_utxo": float64(disk) / float64(coins),
+		"time": time.Now().UTC().Format(time.RFC3339),
+	}
+	fmt.Printf("SNAPSHOT LOAD: %d coins (%.0f MB file) in %v: %.0f coins/s, peak RSS %.0f MiB, store %.0f MB on disk = %.1f bytes per UTXO\n",
+		coins, float64(st.Size())/1e6, took, res["coins_per_s"], res["peak_rss_mib"], float64(disk)/1e6, res["store_bytes_per_utxo"])
+	if p := os.Getenv("SATNODE_MEASURE_OUT"); p != "" {
+		line, _ := json.Marshal(res)
+		f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.Write(append(line, '\n'))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
