@@ -210,3 +210,7 @@ func CompareCoreOrder(a, b *Outpoint) int {
 func AppendMuHashElement(dst []byte, op *Outpoint, c *Coin) []byte {
 	return appendMuHashElement(dst, op, c)
 }
+
+// AppendCompactSize appends Bitcoin's CompactSize encoding of n (the
+// counts and vouts of Core's snapshot files, and script lengths).
+func AppendCompactSize(dst []byte, n uint64) []byte { return appendCompactSize(dst, n) }

@@ -124,12 +124,12 @@ func rawFile(count uint64, groups ...rawGroup) []byte {
 		if g.n >= 0 {
 			n = uint64(g.n)
 		}
-		b = appendCompactSize(b, n)
+		b = utxo.AppendCompactSize(b, n)
 		for _, c := range g.coins {
 			if c.voutEnc != nil {
 				b = append(b, c.voutEnc...)
 			} else {
-				b = appendCompactSize(b, c.vout)
+				b = utxo.AppendCompactSize(b, c.vout)
 			}
 			b = append(b, c.coin...)
 		}

@@ -3,7 +3,6 @@ package coresnap
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"slices"
@@ -119,9 +118,9 @@ func (w *Writer) flushGroup() error {
 		}
 	}
 	b := append(w.scratch[:0], w.txid[:]...)
-	b = appendCompactSize(b, uint64(len(w.group)))
+	b = utxo.AppendCompactSize(b, uint64(len(w.group)))
 	for _, pc := range w.group {
-		b = appendCompactSize(b, uint64(pc.vout))
+		b = utxo.AppendCompactSize(b, uint64(pc.vout))
 		b = append(b, w.enc[pc.start:pc.end]...)
 	}
 	w.scratch = b
@@ -168,17 +167,4 @@ func (w *Writer) fail(index uint64, code ErrorCode, op *utxo.Outpoint, desc stri
 		e.Outpoint = &o
 	}
 	return e
-}
-
-// appendCompactSize appends Bitcoin's CompactSize encoding of n.
-func appendCompactSize(dst []byte, n uint64) []byte {
-	switch {
-	case n < 0xfd:
-		return append(dst, byte(n))
-	case n <= 0xffff:
-		return binary.LittleEndian.AppendUint16(append(dst, 0xfd), uint16(n))
-	case n <= 0xffffffff:
-		return binary.LittleEndian.AppendUint32(append(dst, 0xfe), uint32(n))
-	}
-	return binary.LittleEndian.AppendUint64(append(dst, 0xff), n)
 }
