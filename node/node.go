@@ -20,6 +20,7 @@ import (
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/proxy"
 	"github.com/cometbft/cometbft/types"
+	"github.com/syndtr/goleveldb/leveldb"
 
 	"github.com/satnode/satnode/consensus/app"
 	"github.com/satnode/satnode/rpc"
@@ -314,12 +315,38 @@ func (o *openDBs) provider(p cmtcfg.DBProvider) cmtcfg.DBProvider {
 	return func(ctx *cmtcfg.DBContext) (dbm.DB, error) {
 		db, err := p(ctx)
 		if err == nil {
+			db = closedReads{db}
 			o.mu.Lock()
 			o.dbs = append(o.dbs, db)
 			o.mu.Unlock()
 		}
 		return db, err
 	}
+}
+
+// closedReads answers a read of a closed database as "not there" instead
+// of an error. CometBFT v0.38 closes its block store in OnStop while
+// per-peer goroutines of the consensus reactor (queryMaj23Routine) may be
+// between their "still running?" check and a LoadSeenCommit, which
+// panics on any read error: seen in TestLive as "panic: leveldb: closed"
+// on SIGTERM, exit status 2. A reader of a store being closed loses
+// nothing by finding it empty; writes are not touched.
+type closedReads struct{ dbm.DB }
+
+func (c closedReads) Get(key []byte) ([]byte, error) {
+	v, err := c.DB.Get(key)
+	if errors.Is(err, leveldb.ErrClosed) {
+		return nil, nil
+	}
+	return v, err
+}
+
+func (c closedReads) Has(key []byte) (bool, error) {
+	ok, err := c.DB.Has(key)
+	if errors.Is(err, leveldb.ErrClosed) {
+		return false, nil
+	}
+	return ok, err
 }
 
 func (o *openDBs) closeAll() {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	dbm "github.com/cometbft/cometbft-db"
 	cmtcfg "github.com/cometbft/cometbft/config"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 )
@@ -208,5 +209,33 @@ func TestNewErrors(t *testing.T) {
 	}
 	if _, err := New(context.Background(), home, Options{LogOutput: io.Discard, LogLevel: "chatty"}); !errors.Is(err, ErrConfig) {
 		t.Fatalf("bad log level: %v", err)
+	}
+}
+
+// TestClosedReads: a CometBFT database read after it was closed answers
+// "not there" instead of an error, which the block store would panic on.
+func TestClosedReads(t *testing.T) {
+	db, err := dbm.NewGoLevelDB("t", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := closedReads{db}
+	if err := c.Set([]byte("k"), []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := c.Get([]byte("k")); err != nil || string(v) != "v" {
+		t.Fatalf("open: %q %v", v, err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := c.Get([]byte("k")); err != nil || v != nil {
+		t.Fatalf("closed Get: %q %v", v, err)
+	}
+	if ok, err := c.Has([]byte("k")); err != nil || ok {
+		t.Fatalf("closed Has: %v %v", ok, err)
+	}
+	if _, err := db.Get([]byte("k")); err == nil {
+		t.Fatal("the raw database answered after Close: the guard is not needed any more")
 	}
 }
