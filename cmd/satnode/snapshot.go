@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -87,7 +86,7 @@ done, and running the same command again resumes it.`,
 			}
 			var wantMu *muhash.Digest
 			if expect != "" {
-				d, err := parseDigest(expect)
+				d, err := muhash.ParseDigest(expect)
 				if err != nil {
 					return fmt.Errorf("--expect-muhash: %w", err)
 				}
@@ -330,17 +329,4 @@ func dumpSnapshot(r *utxo.Reader, p *utxo.Params, path string, height int32, log
 	fmt.Fprintf(log, "snapshot dump: the set at %d (%s) written to %s in %v\n", height, rec.Hash, path,
 		time.Since(started).Round(time.Millisecond))
 	return nil
-}
-
-// parseDigest reads a MuHash as Core prints it.
-func parseDigest(s string) (muhash.Digest, error) {
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != 32 {
-		return muhash.Digest{}, fmt.Errorf("%q is not 64 hex digits", s)
-	}
-	var d muhash.Digest
-	for i := range b {
-		d[31-i] = b[i] // printed byte-reversed, as a uint256
-	}
-	return d, nil
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -58,10 +59,10 @@ func TestFees(t *testing.T) {
 	fee := func(raw []byte) uint64 { return 700 + 3*uint64(len(raw)) }
 	for i, raw := range [][]byte{ok, failing} {
 		r := res.TxResults[i]
-		if want := "fee=" + itoa(fee(raw)); r.Info != want {
+		if want := "fee=" + strconv.FormatUint(fee(raw), 10); r.Info != want {
 			t.Errorf("tx %d: info %q, want %q", i, r.Info, want)
 		}
-		if len(r.Events) != 1 || r.Events[0].Type != "fee" || r.Events[0].Attributes[0].Value != itoa(fee(raw)) {
+		if len(r.Events) != 1 || r.Events[0].Type != "fee" || r.Events[0].Attributes[0].Value != strconv.FormatUint(fee(raw), 10) {
 			t.Errorf("tx %d: events %v", i, r.Events)
 		}
 	}
@@ -76,18 +77,6 @@ func TestFees(t *testing.T) {
 	}
 	if h.app.stake.Supply() != supply || h.app.stake.CommunityPool() != pool+fee(ok)+fee(failing) {
 		t.Errorf("supply %d→%d, pool %d→%d", supply, h.app.stake.Supply(), pool, h.app.stake.CommunityPool())
-	}
-}
-
-func itoa(n uint64) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		if n /= 10; n == 0 {
-			return string(b[i:])
-		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/satnode/satnode/consensus/staking"
 	"github.com/satnode/satnode/consensus/tx"
 	"github.com/satnode/satnode/utxo"
+	"github.com/satnode/satnode/utxo/muhash"
 )
 
 // maxAttendanceWindow bounds attendance_window: records stay open that
@@ -238,13 +239,11 @@ func (g *Genesis) resolve() (*resolved, error) {
 	}
 	var mu [32]byte
 	if g.Start.Height > 0 {
-		b, err := hex.DecodeString(g.Start.MuHash)
-		if err != nil || len(b) != 32 {
+		d, err := muhash.ParseDigest(g.Start.MuHash)
+		if err != nil {
 			return nil, bad("start.muhash: a start above height 0 needs the UTXO set's MuHash there, 64 hex digits")
 		}
-		for i := range b {
-			mu[31-i] = b[i] // Core prints it as a uint256: reversed
-		}
+		mu = d
 		if len(g.Start.Headers) == 0 {
 			return nil, bad("start.headers: a start above height 0 needs its header and ancestry")
 		}

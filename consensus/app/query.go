@@ -245,16 +245,11 @@ func parsePage(q string) (*BlockRef, int, error) {
 	}
 	var after *BlockRef
 	if c := vals.Get("after"); c != "" {
-		hs, hashHex, ok := strings.Cut(c, ":")
-		h, err := strconv.ParseInt(hs, 10, 32)
-		if !ok || err != nil || h < 0 {
+		ref, err := ParseBlockRef(c)
+		if err != nil {
 			return nil, 0, bad("after %q: want <height>:<hash>", c)
 		}
-		hash, err := chainhash.NewHashFromStr(hashHex)
-		if err != nil || len(hashHex) != 64 {
-			return nil, 0, bad("after %q: want <height>:<hash>", c)
-		}
-		after = &BlockRef{Height: int32(h), Hash: *hash}
+		after = &ref
 	}
 	return after, limit, nil
 }
@@ -264,21 +259,12 @@ func parsePage(q string) (*BlockRef, int, error) {
 // and the tip (at most finality_depth heights), so a page reads little
 // more than it returns.
 func (v *View) openRecords(after *BlockRef, limit int) ([]*blockRec, error) {
-	start := recKey(v.Final.Height+1, chainhash.Hash{})
-	if after != nil && after.Height > v.Final.Height {
-		start = append(recKey(after.Height, after.Hash), 0)
-	}
-	it := v.snap.Iterate(prefixEndorse, start)
-	defer it.Release()
 	var out []*blockRec
-	for it.Next() && len(out) < limit {
-		r, err := decodeRec(it.Key(), it.Value())
-		if err != nil {
-			return nil, err
-		}
+	err := v.eachRecord(after, func(r *blockRec) (bool, error) {
 		if !r.paid {
 			out = append(out, r)
 		}
-	}
-	return out, it.Err()
+		return len(out) < limit, nil
+	})
+	return out, err
 }

@@ -3,6 +3,9 @@ package app
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +26,28 @@ var ErrNoView = errors.New("app: no committed state yet")
 type BlockRef struct {
 	Height int32
 	Hash   chainhash.Hash
+}
+
+// String is the block as a paging cursor, HEIGHT:HASH with the hash as
+// Bitcoin prints it: what ParseBlockRef reads back.
+func (r BlockRef) String() string {
+	return strconv.FormatInt(int64(r.Height), 10) + ":" + r.Hash.String()
+}
+
+// ParseBlockRef reads HEIGHT:HASH: a plain decimal height (no sign) and a
+// 64-digit hex hash.
+func ParseBlockRef(s string) (BlockRef, error) {
+	hs, hashHex, found := strings.Cut(s, ":")
+	height, err := strconv.ParseInt(hs, 10, 32)
+	if !found || err != nil || height < 0 || hs == "" || strings.TrimLeft(hs, "0123456789") != "" ||
+		len(hashHex) != 2*chainhash.HashSize {
+		return BlockRef{}, fmt.Errorf("app: %q is not HEIGHT:HASH", s)
+	}
+	hash, err := chainhash.NewHashFromStr(hashHex)
+	if err != nil {
+		return BlockRef{}, fmt.Errorf("app: %q is not HEIGHT:HASH: %v", s, err)
+	}
+	return BlockRef{Height: int32(height), Hash: *hash}, nil
 }
 
 // View is the state of one commit, for readers outside consensus (the RPC
@@ -101,33 +126,22 @@ func (v *View) PendingPage(after *BlockRef, limit int) ([]PendingBlock, *BlockRe
 	if !v.fromStore {
 		return v.pendingFromList(after, limit)
 	}
-	// Records are keyed by (height, hash); the pending ones are above the
-	// finalized base, and all but a few forks below Tip are above Tip.
-	startHeight := v.Final.Height + 1
-	start := recKey(startHeight, chainhash.Hash{})
-	if after != nil && after.Height >= startHeight {
-		start = append(recKey(after.Height, after.Hash), 0)
-	}
-	it := v.snap.Iterate(prefixEndorse, start)
-	defer it.Release()
 	var out []PendingBlock
-	for it.Next() {
-		r, err := decodeRec(it.Key(), it.Value())
-		if err != nil {
-			return nil, nil, err
-		}
+	var next *BlockRef
+	err := v.eachRecord(after, func(r *blockRec) (bool, error) {
 		if r.height <= v.Tip.Height {
 			h, err := v.Reader.HeightOf(r.hash)
 			if err == nil && h == r.height {
-				continue // applied: finished
+				return true, nil // applied: finished
 			}
 			if err != nil && !errors.Is(err, utxo.ErrNotFound) {
-				return nil, nil, err
+				return false, err
 			}
 		}
 		if len(out) == limit {
 			last := out[len(out)-1].BlockRef
-			return out, &last, nil
+			next = &last
+			return false, nil
 		}
 		p := PendingBlock{BlockRef: BlockRef{r.height, r.hash}, Submitter: r.submitter, Endorsers: r.endorsers,
 			Endorsed: r.endorsed, Paid: r.paid}
@@ -135,8 +149,35 @@ func (v *View) PendingPage(after *BlockRef, limit int) ([]PendingBlock, *BlockRe
 			p.EndorsedPower += v.Powers[op]
 		}
 		out = append(out, p)
+		return true, nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	return out, nil, it.Err()
+	return out, next, nil
+}
+
+// eachRecord calls fn with the committed endorsement records after the
+// cursor (nil: from the first), in key order (height, hash), until fn
+// returns false or an error. Every record is above the finalized base, so
+// the walk starts there whatever the cursor says.
+func (v *View) eachRecord(after *BlockRef, fn func(*blockRec) (bool, error)) error {
+	start := recKey(v.Final.Height+1, chainhash.Hash{})
+	if after != nil && after.Height > v.Final.Height {
+		start = append(recKey(after.Height, after.Hash), 0)
+	}
+	it := v.snap.Iterate(prefixEndorse, start)
+	defer it.Release()
+	for it.Next() {
+		r, err := decodeRec(it.Key(), it.Value())
+		if err != nil {
+			return err
+		}
+		if more, err := fn(r); err != nil || !more {
+			return err
+		}
+	}
+	return it.Err()
 }
 
 // pendingFromList pages Pending, for views built by hand (tests).

@@ -97,9 +97,6 @@ var ErrNotValidator = errors.New("live: the endorser key is no validator's endor
 // Step endorses what it can of the pending headers once and returns how
 // many it endorsed.
 func (e *Endorser) Step(ctx context.Context) (int, error) {
-	if err := e.findOperator(ctx); err != nil {
-		return 0, err
-	}
 	if ok, err := e.active(ctx); err != nil || !ok {
 		return 0, err
 	}
@@ -183,17 +180,23 @@ func (e *Endorser) endorsable(ctx context.Context, height int32, hash chainhash.
 	return true, "", false
 }
 
-// active reports whether the endorser's validator has power: a jailed or
-// inactive validator's Endorse is refused (and still pays its fee), so
-// the endorser waits instead, saying so once.
+// active finds the validator whose endorser key this is and reports
+// whether it has power: a jailed or inactive validator's Endorse is
+// refused (and still pays its fee), so the endorser waits instead, saying
+// so once. One /validators query a step answers both.
 func (e *Endorser) active(ctx context.Context) (bool, error) {
 	vals, err := queryJSON[[]validator](ctx, e.cfg.Chain, "/validators")
 	if err != nil {
 		return false, err
 	}
+	me := e.Address().String()
 	for _, v := range vals {
-		if v.Operator != e.operator {
+		if v.Endorser != me {
 			continue
+		}
+		if e.operator != v.Operator {
+			e.operator = v.Operator
+			e.log.Info("endorsing for validator", "operator", v.Operator)
 		}
 		ok := v.Power > 0
 		if ok == e.inactive {
@@ -207,24 +210,5 @@ func (e *Endorser) active(ctx context.Context) (bool, error) {
 		e.inactive = !ok
 		return ok, nil
 	}
-	return false, fmt.Errorf("%w: operator %s is no longer a validator", ErrNotValidator, e.operator)
-}
-
-func (e *Endorser) findOperator(ctx context.Context) error {
-	if e.operator != "" {
-		return nil
-	}
-	vals, err := queryJSON[[]validator](ctx, e.cfg.Chain, "/validators")
-	if err != nil {
-		return err
-	}
-	me := e.Address().String()
-	for _, v := range vals {
-		if v.Endorser == me {
-			e.operator = v.Operator
-			e.log.Info("endorsing for validator", "operator", v.Operator)
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: %s", ErrNotValidator, me)
+	return false, fmt.Errorf("%w: %s", ErrNotValidator, me)
 }

@@ -4,10 +4,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
-
-	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
 	"github.com/satnode/satnode/consensus/app"
 	"github.com/satnode/satnode/consensus/tx"
@@ -78,21 +75,15 @@ func (h *Handler) endorsements(v *app.View, q *httpReq) (any, error) {
 		b.Blocks = append(b.Blocks, e)
 	}
 	if next != nil {
-		cur := blockCursor(*next)
+		cur := next.String()
 		b.Next = &cur
 		q.next, q.limit = cur, limit
 	}
 	return b, nil
 }
 
-// blockCursor is a paging cursor naming a block: HEIGHT:HASH, the hash in
-// the usual byte-reversed hex.
-func blockCursor(r app.BlockRef) string {
-	return strconv.FormatInt(int64(r.Height), 10) + ":" + r.Hash.String()
-}
-
 // parseBlockPage reads ?limit= (1..maxPage, default maxPage) and ?after=
-// (a blockCursor) of a paged block list.
+// (app.BlockRef.String: HEIGHT:HASH) of a paged block list.
 func parseBlockPage(rawQuery string, maxPage int) (*app.BlockRef, int, *Error) {
 	vals, err := url.ParseQuery(rawQuery)
 	if err != nil {
@@ -112,16 +103,11 @@ func parseBlockPage(rawQuery string, maxPage int) (*app.BlockRef, int, *Error) {
 	}
 	bad := badRequest("invalid after %q: expected HEIGHT:HASH (a block height and its 64-digit hex hash), "+
 		"the %s header of the previous page", a[0], HeaderNext)
-	hs, hashHex, found := strings.Cut(a[0], ":")
-	height, herr := strconv.ParseInt(hs, 10, 32)
-	if !found || herr != nil || height < 0 || !allDigits(hs) || len(hashHex) != 2*chainhash.HashSize {
+	ref, err := app.ParseBlockRef(a[0])
+	if err != nil {
 		return nil, 0, bad
 	}
-	hash, herr2 := chainhash.NewHashFromStr(hashHex)
-	if herr2 != nil {
-		return nil, 0, bad
-	}
-	return &app.BlockRef{Height: int32(height), Hash: *hash}, limit, nil
+	return &ref, limit, nil
 }
 
 // allDigits: s is a plain decimal number, without the sign or the

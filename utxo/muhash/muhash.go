@@ -30,6 +30,20 @@ func (d Digest) String() string {
 	return hex.EncodeToString(r[:])
 }
 
+// ParseDigest reads a digest as Bitcoin Core displays it (String): 64 hex
+// digits, byte-reversed.
+func ParseDigest(s string) (Digest, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != 32 {
+		return Digest{}, fmt.Errorf("muhash: %q is not 64 hex digits", s)
+	}
+	var d Digest
+	for i := range b {
+		d[31-i] = b[i]
+	}
+	return d, nil
+}
+
 // DigestOf returns SHA-256 of the canonical 384-byte little-endian encoding
 // of state, which must already be the normalized set value (numerator times
 // inverse denominator). This is what Core's Finalize outputs for it.
