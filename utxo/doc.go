@@ -28,12 +28,14 @@
 //     amounts, coin-days destroyed).
 //   - Seed and SeedStream start a store from a UTXO snapshot (Bitcoin
 //     Core's dumptxoutset coins, streamed in (txid, vout) order) instead of
-//     from genesis, in memory bounded by the cache budget: coins, index and
-//     counters are flushed in chunks, each atomic and carrying a loading
-//     marker (the last coin flushed, running totals, MuHash accumulator),
-//     so an interrupted load is refused (ErrLoadIncomplete) until resumed
-//     from its last chunk; the result is byte-identical however it was
-//     chunked or interrupted.
+//     from genesis, in memory bounded by the cache budget: the coins go to
+//     disk in chunks as they come, while their script-hash index entries
+//     are sorted into runs that are merged into the index and counters
+//     once every coin is in, so every table is written once, in key order.
+//     A loading marker (the last coin flushed, running totals, MuHash
+//     accumulator, then the index's progress) makes an interrupted load
+//     refused (ErrLoadIncomplete) until resumed; the result is
+//     byte-identical however it was chunked or interrupted.
 //   - A coin cache with a byte budget absorbs outputs created and spent
 //     between flushes; every flush is one atomic, synced batch that carries
 //     the consistency marker, so a process killed at any instant restarts

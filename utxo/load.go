@@ -34,13 +34,45 @@ type LoadState struct {
 	// MuHash is the accumulator of the flushed coins, normalized as in
 	// the state record.
 	MuHash [384]byte
+	// Phase is LoadCoins while coins are read from the stream, then
+	// LoadIndex while the script-hash index and counters are built from
+	// them (the stream is read to its end before the index phase begins).
+	Phase LoadPhase
+	// IndexGroups counts the script hashes whose index entries and
+	// counters are all on disk; IndexLast is the last of them, in byte
+	// order, and IndexEntries counts their index entries. Index phase only.
+	IndexGroups  uint64
+	IndexEntries uint64
+	IndexLast    [32]byte
+}
+
+// LoadPhase is the step a snapshot load is at.
+type LoadPhase byte
+
+// The phases of a load (LoadState.Phase).
+const (
+	// LoadCoins: coins are read from the stream into the coins table.
+	LoadCoins LoadPhase = 1
+	// LoadIndex: every coin is on disk, and the script-hash index and
+	// counters are being built from them.
+	LoadIndex LoadPhase = 2
+)
+
+func (p LoadPhase) String() string {
+	switch p {
+	case LoadCoins:
+		return "coins"
+	case LoadIndex:
+		return "index"
+	}
+	return fmt.Sprintf("phase(%d)", byte(p))
 }
 
 // Loading marker value (key 'm' 01 "load"):
 //
 //	field     size  encoding
 //	magic     4     "SNLD"
-//	schema    1     01
+//	schema    1     02
 //	network   var   VARINT(len) ‖ name
 //	base      36    u32be(height) ‖ hash, internal byte order
 //	expected  var   VARINT(announced coin count, 0 if unknown)
@@ -50,13 +82,17 @@ type LoadState struct {
 //	bogosize  var   VARINT(Σ bogosize of the flushed coins)
 //	amount    var   VARINT(Σ value of the flushed coins)
 //	muhash    384   accumulator of the flushed coins, little-endian
+//	phase     1     01 coins, 02 index
+//	groups    var   VARINT(script hashes indexed)
+//	entries   var   VARINT(index entries of those script hashes)
+//	last      32    the last script hash indexed (zeros before the first)
 //
 // Worked example (load_test.go checks it): a regtest load of 1000 coins
 // at base 110 (hash 0f0f…0f), after 2 chunks whose last coin is
 // 0101…01:3, with 600 P2WPKH coins (bogosize 72 each) worth 3 BTC, and
 // for brevity the accumulator of the empty set:
 //
-//	534e4c44 01                               "SNLD", schema 1
+//	534e4c44 02                               "SNLD", schema 2
 //	07 72656774657374                         network "regtest"
 //	0000006e 0f0f…0f                          base height 110, hash (32 bytes)
 //	8668                                      expected 1000
@@ -64,7 +100,8 @@ type LoadState struct {
 //	0101…01 00000003                          last coin: txid (32 bytes), vout 3
 //	8358 81d040 808e85c500                    600 coins, bogosize 43200, 300,000,000 sat
 //	01 00…00                                  accumulator 1 (384 bytes)
-const loadSchema = 1
+//	01 00 00 00…00                            coins phase, nothing indexed
+const loadSchema = 2
 
 var (
 	loadMagic = []byte("SNLD")
@@ -88,7 +125,11 @@ func (l *LoadState) encode() []byte {
 	b = putVLQ(b, l.Coins)
 	b = putVLQ(b, l.BogoSize)
 	b = putVLQ(b, uint64(l.Amount))
-	return append(b, l.MuHash[:]...)
+	b = append(b, l.MuHash[:]...)
+	b = append(b, byte(l.Phase))
+	b = putVLQ(b, l.IndexGroups)
+	b = putVLQ(b, l.IndexEntries)
+	return append(b, l.IndexLast[:]...)
 }
 
 func decodeLoadState(b []byte) (*LoadState, error) {
@@ -112,6 +153,10 @@ func decodeLoadState(b []byte) (*LoadState, error) {
 	l.BogoSize = d.vlq()
 	amount := d.vlq()
 	mh := d.bytes(384)
+	phase := d.bytes(1)
+	l.IndexGroups = d.vlq()
+	l.IndexEntries = d.vlq()
+	last2 := d.bytes(32)
 	if d.err != nil {
 		return nil, malformedf("loading marker: %v", d.err)
 	}
@@ -125,6 +170,10 @@ func decodeLoadState(b []byte) (*LoadState, error) {
 	if l.BaseHeight < 0 || amount > MaxMoney {
 		return nil, malformedf("loading marker: base height or amount out of range")
 	}
+	if l.Phase = LoadPhase(phase[0]); l.Phase != LoadCoins && l.Phase != LoadIndex {
+		return nil, malformedf("loading marker: unknown phase %d", phase[0])
+	}
+	copy(l.IndexLast[:], last2)
 	l.Amount = int64(amount)
 	copy(l.MuHash[:], mh)
 	return l, nil

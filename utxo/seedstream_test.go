@@ -245,29 +245,42 @@ func TestSeedStreamResume(t *testing.T) {
 	wantContent, wantMu := f.reference(t)
 	opts := utxo.SeedOptions{ExpectedCoins: uint64(len(f.coins))}
 	type interruption struct {
-		failAfter int // coins the stream returns before failing; -1 never
-		failAt    int // the store's update that fails; 0 never
+		failAfter int  // coins the stream returns before failing; -1 never
+		failAt    int  // the store's update that fails; 0 never
+		indexing  bool // the load stops in its index phase, part of it done
 	}
 	cases := []struct {
 		name  string
 		steps []interruption
 	}{
-		{"stream fails at a third", []interruption{{2000, 0}}},
-		{"stream fails near the end", []interruption{{5990, 0}}},
-		{"update 4 fails", []interruption{{-1, 4}}},
-		{"twice: stream, then update", []interruption{{1500, 0}, {-1, 5}}},
-		{"last update fails", []interruption{{-1, -1}}},
+		{"stream fails at a third", []interruption{{2000, 0, false}}},
+		{"stream fails near the end", []interruption{{5990, 0, false}}},
+		// Update 1 writes the marker; then they alternate: a chunk of
+		// coins, then its marker.
+		{"the first chunk fails", []interruption{{-1, 2, false}}},
+		{"the first chunk's marker fails", []interruption{{-1, 3, false}}},
+		{"update 4 fails", []interruption{{-1, 4, false}}},
+		{"chunk 3's marker fails", []interruption{{-1, 6, false}}},
+		// The index phase writes index entries, counters and the marker
+		// in turn, about 32 KiB of entries at a time.
+		{"index phase: an update of entries fails", []interruption{{-1, -9, true}}},
+		{"index phase: a marker fails", []interruption{{-1, -5, true}}},
+		{"index phase: counters fail", []interruption{{-1, -6, true}}},
+		{"twice: stream, then update", []interruption{{1500, 0, false}, {-1, 5, false}}},
+		{"last update fails", []interruption{{-1, -1, false}}},
 	}
 	for _, be := range backends {
 		for _, tc := range cases {
 			t.Run(be.name+"/"+tc.name, func(t *testing.T) {
 				inner := be.open(t)
 				var chunks uint64
+				var phase utxo.LoadPhase
 				for _, step := range tc.steps {
 					fs := &failingStore{Store: inner, failAt: step.failAt}
 					if step.failAt < 0 {
-						// Count a whole load's updates, then fail the last.
-						fs.failAt = countUpdates(t, f, 32<<10)
+						// Count a whole load's updates: -1 fails the last,
+						// -2 the one before it, and so on.
+						fs.failAt = countUpdates(t, f, 32<<10) + 1 + step.failAt
 					}
 					e, err := utxo.Open(fs, utxo.Config{Params: utxo.RegTest(), CacheBytes: 32 << 10, ResumeLoad: true})
 					if err != nil {
@@ -288,10 +301,13 @@ func TestSeedStreamResume(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if ld.Chunks <= chunks || ld.BaseHeight != f.base.Height || ld.ExpectedCoins != opts.ExpectedCoins {
+					if ld.Chunks < chunks || ld.BaseHeight != f.base.Height || ld.ExpectedCoins != opts.ExpectedCoins {
 						t.Fatalf("marker %+v after %d chunks", ld, chunks)
 					}
-					chunks = ld.Chunks
+					chunks, phase = ld.Chunks, ld.Phase
+					if step.indexing && (ld.Phase != utxo.LoadIndex || ld.IndexGroups == 0 || ld.IndexEntries == 0) {
+						t.Fatalf("marker %+v: not part way through the index", ld)
+					}
 				}
 				e, err := utxo.Open(inner, utxo.Config{Params: utxo.RegTest(), CacheBytes: 100 << 10, ResumeLoad: true})
 				if err != nil {
@@ -309,8 +325,16 @@ func TestSeedStreamResume(t *testing.T) {
 				if err := e.SeedStream(f.base, streamOf(f.coins, -1), ro); err != nil {
 					t.Fatal(err)
 				}
-				if last.Skipped == 0 || last.Read != uint64(len(f.coins)) || last.Coins != uint64(len(f.coins)) {
-					t.Fatalf("resume progress %+v", last)
+				// A load stopped in its index phase resumes without reading
+				// the stream again.
+				wantRead := uint64(len(f.coins))
+				if phase == utxo.LoadIndex {
+					wantRead = 0
+				}
+				// Coins are skipped if a chunk's marker was written.
+				if (wantRead > 0 && chunks > 0) != (last.Skipped > 0) || last.Read != wantRead || last.Coins != uint64(len(f.coins)) ||
+					last.Indexed != uint64(len(f.coins)) {
+					t.Fatalf("resume progress %+v after an interruption in the %s phase", last, phase)
 				}
 				mu, err := e.Digest()
 				if err != nil {
@@ -459,9 +483,13 @@ func TestSeedStreamProgress(t *testing.T) {
 		every uint64
 		want  []uint64
 	}{
-		{8000, []uint64{8000, 16000, 20000}},
-		// 10,000 coins a second: the second has passed at 12288.
-		{0, []uint64{12288, 20000}},
+		// Coins read, then index entries written (after a report as the
+		// index phase begins).
+		{8000, []uint64{8000, 16000, 20000 + 0, 20000 + 8000, 20000 + 16000, 20000 + 20000}},
+		// 10,000 coins a second: the second has passed at 12288. The
+		// clock stands still in the index phase: the reports at its
+		// beginning and at the end.
+		{0, []uint64{12288, 20000 + 0, 20000 + 20000}},
 	} {
 		now := time.Unix(0, 0)
 		var reports []utxo.SeedProgress
@@ -487,7 +515,11 @@ func TestSeedStreamProgress(t *testing.T) {
 		e.Close()
 		var reads []uint64
 		for i, p := range reports {
-			reads = append(reads, p.Read)
+			if p.Phase == utxo.LoadIndex {
+				reads = append(reads, p.Read+p.Indexed)
+			} else {
+				reads = append(reads, p.Read)
+			}
 			if p.Bytes != int64(p.Read)*60 || p.Elapsed != time.Duration(p.Read)*100*time.Microsecond ||
 				p.Expected != 20000 || p.Coins != p.Read || p.Done != (i == len(reports)-1) {
 				t.Fatalf("report %+v", p)

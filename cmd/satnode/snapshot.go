@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -162,11 +163,19 @@ func loadSnapshot(ctx context.Context, g *globals, log, out io.Writer, o loadOpt
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return err
 	}
-	s, err := leveldbstore.Open(dir, leveldbstore.Options{})
+	// A load writes in sequence and reads only to resume: goleveldb's
+	// block cache would hold nothing worth keeping.
+	s, err := leveldbstore.Open(dir, leveldbstore.Options{BlockCacheBytes: 8 << 20})
 	if err != nil {
 		return fmt.Errorf("%w (is another satnode using this home?)", err)
 	}
 	defer s.Close()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The load holds about the budget, goleveldb's memtables and
+		// buffers; without a limit the collector lets the heap grow to
+		// twice what is live, and the process to twice the budget.
+		debug.SetMemoryLimit(o.cacheBytes + loadMemSlack)
+	}
 	e, err := utxo.Open(s, utxo.Config{Params: o.params, CacheBytes: o.cacheBytes, ResumeLoad: true})
 	if err != nil {
 		return err
@@ -195,7 +204,10 @@ func loadSnapshot(ctx context.Context, g *globals, log, out io.Writer, o loadOpt
 		return utxo.SeedCoin{Outpoint: op, Coin: c}, nil
 	}
 	started := time.Now()
+	// The sorted runs of index entries go beside the store, on the same
+	// disk: about 85 bytes a coin until the index is built.
 	opts := utxo.SeedOptions{ExpectedCoins: meta.Count, Now: time.Now, BytesRead: r.Offset,
+		TempDir:  dir + ".load-tmp",
 		Progress: func(p utxo.SeedProgress) { printLoadProgress(log, p, size) }}
 	if o.expect != nil {
 		opts.Verify = func(d [32]byte) error {
@@ -228,12 +240,25 @@ func loadSnapshot(ctx context.Context, g *globals, log, out io.Writer, o loadOpt
 	return printJSON(out, info)
 }
 
+// loadMemSlack is what a load may hold beyond the cache budget: two
+// goleveldb memtables (64 MiB each), the update's chunks and the MuHash
+// jobs in flight, and the runs' read buffers while they are merged.
+const loadMemSlack = 384 << 20
+
 // printLoadProgress prints one progress line: coins, rate, MB/s and time
 // left.
 func printLoadProgress(w io.Writer, p utxo.SeedProgress, size int64) {
 	secs := p.Elapsed.Seconds()
 	if secs <= 0 {
 		secs = 1e-9
+	}
+	if p.Phase == utxo.LoadIndex && !p.Done {
+		line := fmt.Sprintf("snapshot load: script-hash index %d/%d entries", p.Indexed, p.Coins)
+		if p.Coins > 0 {
+			line += fmt.Sprintf(" (%.1f%%)", 100*float64(p.Indexed)/float64(p.Coins))
+		}
+		fmt.Fprintln(w, line+fmt.Sprintf(", %v since the start", p.Elapsed.Round(time.Second)))
+		return
 	}
 	line := fmt.Sprintf("snapshot load: %d/%d coins", p.Read, p.Expected)
 	if p.Expected > 0 {

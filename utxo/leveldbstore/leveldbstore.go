@@ -8,6 +8,8 @@ package leveldbstore
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 
 	"github.com/syndtr/goleveldb/leveldb"
 	lverrors "github.com/syndtr/goleveldb/leveldb/errors"
@@ -49,6 +51,11 @@ func Open(path string, o Options) (*Store, error) {
 	if o.WriteBufferBytes == 0 {
 		o.WriteBufferBytes = 64 << 20
 	}
+	if !o.ReadOnly {
+		if err := create(path); err != nil {
+			return nil, err
+		}
+	}
 	db, err := leveldb.OpenFile(path, &opt.Options{
 		// Most lookups of new outputs' script hashes and of BIP30 miss:
 		// a bloom filter answers them without reading a block.
@@ -72,6 +79,32 @@ func Open(path string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("leveldbstore: open %s: %w", path, err)
 	}
 	return &Store{db: db, writeBuffer: o.WriteBufferBytes}, nil
+}
+
+// create makes an empty database at path if there is nothing there, so
+// that a process killed while goleveldb creates its files never leaves a
+// directory without its entry point (CURRENT), which goleveldb then
+// refuses as corrupt: the files are made beside it and renamed into
+// place.
+func create(path string) error {
+	if _, err := os.Stat(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return nil // there, or an error OpenFile will report
+	}
+	tmp := path + ".creating"
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("leveldbstore: create %s: %w", path, err)
+	}
+	db, err := leveldb.OpenFile(tmp, nil)
+	if err != nil {
+		return fmt.Errorf("leveldbstore: create %s: %w", path, err)
+	}
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("leveldbstore: create %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("leveldbstore: create %s: %w", path, err)
+	}
+	return nil
 }
 
 func mapErr(err error) error {
@@ -183,3 +216,17 @@ func (s *Store) Compact() error { return s.db.CompactRange(util.Range{}) }
 
 // Close implements utxo.Store.
 func (s *Store) Close() error { return s.db.Close() }
+
+// SizesOf returns the approximate bytes the tables hold of each key
+// prefix (for measuring where disk goes, table by table).
+func (s *Store) SizesOf(prefixes [][]byte) ([]int64, error) {
+	ranges := make([]util.Range, len(prefixes))
+	for i, p := range prefixes {
+		ranges[i] = *util.BytesPrefix(p)
+	}
+	sizes, err := s.db.SizeOf(ranges)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return sizes, nil
+}
