@@ -8,7 +8,8 @@
 // a file of 164M coins (the mainnet set's size in 2024) takes as little
 // memory as one of 1,000. The file is a pure function of Config: the same
 // Config writes the same bytes. The script types, values, coins per
-// transaction, heights and coinbase flags follow the tables in mix.go,
+// transaction, heights, coinbase flags and address reuse follow the tables
+// in mix.go,
 // measured on a real block (mainnet 866342, in testdata/mainnet) and, for
 // the old coins a modern block does not show, public statistics of the UTXO
 // set; each table names its source.

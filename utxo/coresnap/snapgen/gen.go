@@ -56,6 +56,8 @@ type Summary struct {
 	ByType [numTypes]uint64
 	// MinHeight and MaxHeight bound the coins' heights.
 	MinHeight, MaxHeight int32
+	// Reused counts the coins paying a script an earlier coin pays.
+	Reused uint64
 }
 
 // String prints the summary with the share of each script type.
@@ -63,6 +65,7 @@ func (s *Summary) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d coins in %d transactions (%d coinbase), %d.%08d BTC, heights %d..%d\n",
 		s.Coins, s.Txs, s.Coinbase, s.Amount/1e8, s.Amount%1e8, s.MinHeight, s.MaxHeight)
+	fmt.Fprintf(&b, "  %d coins (%.1f%%) pay a script an earlier coin pays\n", s.Reused, 100*float64(s.Reused)/float64(max(s.Coins, 1)))
 	for t := range numTypes {
 		fmt.Fprintf(&b, "  %-20s %12d  %6.2f%%\n", t, s.ByType[t], 100*float64(s.ByType[t])/float64(max(s.Coins, 1)))
 	}
@@ -89,6 +92,7 @@ type Generator struct {
 	ageTotal   uint64
 	outTotal   uint64
 	script     []byte
+	pools      [numTypes]scriptPool
 }
 
 // New returns a generator for cfg.
@@ -243,8 +247,47 @@ func (g *Generator) coin() utxo.Coin {
 		v = 546
 	}
 	g.sum.ByType[t]++
-	g.script = g.makeScript(g.script[:0], t)
+	g.script = g.script[:0]
+	pool := &g.pools[t]
+	if !g.coinbase && len(pool.scripts) > 0 && g.pick(reuseDen, reuseNum) == 1 {
+		g.script = append(g.script, pool.draw(g)...)
+		g.sum.Reused++
+	} else {
+		g.script = g.makeScript(g.script, t)
+		pool.keep(g.script)
+	}
 	return utxo.Coin{Value: v, Script: g.script, Height: g.height, Coinbase: g.coinbase}
+}
+
+// scriptPool holds scripts already paid, for reuse: the first hotScripts
+// ever kept (the exchanges' and pools' addresses that take a large share
+// of all payments) and a ring of the latest poolSize.
+type scriptPool struct {
+	scripts [][]byte
+	next    int
+	hot     int
+}
+
+func (p *scriptPool) keep(script []byte) {
+	if len(p.scripts) < poolSize {
+		p.scripts = append(p.scripts, append([]byte(nil), script...))
+		if p.hot < hotScripts {
+			p.hot++
+		}
+		return
+	}
+	// The ring turns over the slots after the hot ones.
+	i := hotScripts + p.next
+	p.scripts[i] = append(p.scripts[i][:0], script...)
+	p.next = (p.next + 1) % (poolSize - hotScripts)
+}
+
+// draw picks a script to pay again: a hot one a quarter of the time.
+func (p *scriptPool) draw(g *Generator) []byte {
+	if g.pick(4, 1) == 1 {
+		return p.scripts[g.rng.IntN(p.hot)]
+	}
+	return p.scripts[g.rng.IntN(len(p.scripts))]
 }
 
 // drawType draws a script type by the current transaction's era.

@@ -35,7 +35,8 @@ package snapgen
 //
 // For comparison, what the generator writes at the reference height (1M
 // coins, seed 1; TestMix prints it): P2WPKH 41.8%, P2TR 29.3%, P2PKH
-// 20.0%, P2SH 7.6%, P2WSH 1.0%, bare multisig 0.17%, P2PK 0.06%; 1.31
+// 20.0%, P2SH 7.6%, P2WSH 1.0%, bare multisig 0.17%, P2PK 0.07%; 66.6%
+// of the coins pay a script an earlier coin pays (see reuseNum); 1.31
 // coins per txid; 0.092 BTC per coin (the real set: 19.7M BTC over
 // about 170M coins, 0.12).
 
@@ -195,4 +196,23 @@ const (
 	earlyHeight           = 100_000
 	earlyCoinbasePermille = 900
 	coinbaseOneIn         = 4864
+)
+
+// Address reuse. A UTXO set holds far fewer distinct scripts than coins:
+// in 2024 about 53M addresses had a balance (BitInfoCharts' "Bitcoin
+// distribution" table; Coin Metrics' AdrBalCnt series, the same order)
+// against about 170M coins, so each distinct script holds about three
+// coins on average, and a few exchange and pool addresses hold far more.
+// The generator pays an earlier script of the same type with probability
+// reuseNum/reuseDen (so about a third of the coins have a script of their
+// own), a quarter of those times one of the first hotScripts of that type,
+// otherwise one of the last poolSize. Coinbase coins are never reused: the
+// old ones paid a fresh key each, and a modern pool's reused payout
+// address is among the hot ones anyway. What the index of a set costs on
+// disk depends on this: with every script distinct, the counters table
+// alone holds one record per coin.
+const (
+	reuseNum, reuseDen = 2, 3
+	hotScripts         = 64
+	poolSize           = 1 << 14
 )
