@@ -60,6 +60,9 @@ SNAPSHOT_COINS ?= 20000000
 bench-snapshot:
 	@mkdir -p $(BENCH_DIR)
 	SATNODE_BENCH_SNAPSHOT=$(SNAPSHOT_COINS) SATNODE_BENCH_DIR=$(abspath $(BENCH_DIR)) SATNODE_MEASURE_OUT=$(abspath $(BENCH_DIR))/snapshot.jsonl $(GO) test -count=1 -run '^TestBenchSnapshotLoad$$' -v -timeout 60m ./cmd/satnode/ | grep -E 'SNAPSHOT LOAD|gen snapshot|^(--- |ok|FAIL)'
+	SATNODE_BENCH_SNAPSHOT=$(SNAPSHOT_COINS) SATNODE_BENCH_DIR=$(abspath $(BENCH_DIR)) SATNODE_MEASURE_OUT=$(abspath $(BENCH_DIR))/snapshot.jsonl $(GO) test -count=1 -run '^TestBenchSnapshotConnect$$' -v -timeout 60m ./cmd/satnode/ | grep -E 'SNAPSHOT CONNECT|^(--- |ok|FAIL)'
+	SATNODE_BENCH_HOME=$(abspath $(BENCH_DIR))/snapshot-home-$(SNAPSHOT_COINS) SATNODE_MEASURE_OUT=$(abspath $(BENCH_DIR))/snapshot.jsonl $(GO) test -count=1 -run '^$$' -bench BenchmarkLoadGetTxOutSnapshot -benchtime 1x -timeout 60m ./rpc/ | grep -E 'SNAPSHOT GETTXOUT|(satnode|nethttp-floor): [0-9]+ requests|^(--- |ok|FAIL)'
+	SATNODE_LOAD_NO_BTCD=1 $(GO) test -count=1 -run '^$$' -bench 'BenchmarkLoadGetTxOut$$' -benchtime 1x ./rpc/ | grep -E '(satnode|nethttp-floor): [0-9]+ requests|^(--- |ok|FAIL)'
 
 # Short runs of every fuzz target.
 fuzz:

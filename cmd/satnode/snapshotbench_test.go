@@ -15,6 +15,7 @@ import (
 
 	"github.com/satnode/satnode/utxo/coresnap"
 	"github.com/satnode/satnode/utxo/coresnap/snapgen"
+	"github.com/satnode/satnode/utxo/leveldbstore"
 )
 
 // TestBenchSnapshotLoad is `make bench-snapshot` (issue 12), not a test:
@@ -39,7 +40,9 @@ func TestBenchSnapshotLoad(t *testing.T) {
 		dir = ".bench"
 	}
 	const height, seed = 866342, 1
-	file := filepath.Join(dir, fmt.Sprintf("snapshot-mainnet-%d-%d-seed%d.dat", height, coins, seed))
+	// gen2: the generator's second mix (with address reuse); a file of an
+	// earlier one is not picked up.
+	file := filepath.Join(dir, fmt.Sprintf("snapshot-mainnet-%d-%d-seed%d-gen2.dat", height, coins, seed))
 	if _, err := os.Stat(file); err != nil {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
@@ -97,14 +100,28 @@ func TestBenchSnapshotLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tables, err := tableSizes(filepath.Join(home, "data", "satnode"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	res := map[string]any{
 		"bench": "snapshot-load", "coins": coins, "file_bytes": st.Size(), "seconds": took.Seconds(),
 		"wall_seconds": wall.Seconds(), "coins_per_s": float64(coins) / took.Seconds(),
 		"peak_rss_mib": float64(maxRSS) / 1024, "store_bytes": disk, "store_bytes_per_utxo": float64(disk) / float64(coins),
-		"time": time.Now().UTC().Format(time.RFC3339),
+		"time": time.Now().UTC().Format(time.RFC3339), "tables": tables,
 	}
 	fmt.Printf("SNAPSHOT LOAD: %d coins (%.0f MB file) in %v: %.0f coins/s, peak RSS %.0f MiB, store %.0f MB on disk = %.1f bytes per UTXO\n",
 		coins, float64(st.Size())/1e6, took, res["coins_per_s"], res["peak_rss_mib"], float64(disk)/1e6, res["store_bytes_per_utxo"])
+	for _, tb := range tables {
+		if tb.Bytes == 0 && tb.Entries > 0 {
+			fmt.Printf("SNAPSHOT LOAD:   table %c: %d entries (%.1f + %.1f bytes raw per entry), still in goleveldb's journal\n",
+				tb.Tag, tb.Entries, float64(tb.KeyBytes)/float64(tb.Entries), float64(tb.ValueBytes)/float64(tb.Entries))
+			continue
+		}
+		fmt.Printf("SNAPSHOT LOAD:   table %c: %d entries, %.1f bytes per UTXO in tables (%.1f per entry; keys %.1f, values %.1f bytes raw)\n",
+			tb.Tag, tb.Entries, float64(tb.Bytes)/float64(coins), float64(tb.Bytes)/float64(max(tb.Entries, 1)),
+			float64(tb.KeyBytes)/float64(max(tb.Entries, 1)), float64(tb.ValueBytes)/float64(max(tb.Entries, 1)))
+	}
 	if p := os.Getenv("SATNODE_MEASURE_OUT"); p != "" {
 		line, _ := json.Marshal(res)
 		f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
@@ -119,4 +136,48 @@ func TestBenchSnapshotLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// tableSize is where a table's bytes go.
+type tableSize struct {
+	Tag                           byte
+	Entries, KeyBytes, ValueBytes int64
+	Bytes                         int64 // in goleveldb's tables (SizeOf); the journal is not counted
+}
+
+// tableSizes measures the engine's big tables in the store at dir: the
+// coins ('c'), the script-hash index ('s') and its counters ('a')
+// (utxo/keys.go).
+func tableSizes(dir string) ([]tableSize, error) {
+	s, err := leveldbstore.Open(dir, leveldbstore.Options{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	var out []tableSize
+	var prefixes [][]byte
+	for _, tag := range []byte("csa") {
+		prefixes = append(prefixes, []byte{tag, 1})
+		ts := tableSize{Tag: tag}
+		it := s.Iterate([]byte{tag, 1}, nil)
+		for it.Next() {
+			ts.Entries++
+			ts.KeyBytes += int64(len(it.Key()))
+			ts.ValueBytes += int64(len(it.Value()))
+		}
+		err := it.Err()
+		it.Release()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ts)
+	}
+	sizes, err := s.SizesOf(prefixes)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Bytes = sizes[i]
+	}
+	return out, nil
 }
