@@ -62,6 +62,12 @@ type LogConfig struct {
 type UTXOConfig struct {
 	// CacheMB is the UTXO engine's coin cache budget, in MiB.
 	CacheMB int64 `toml:"cache_mb"`
+	// BlockCacheMB is goleveldb's block cache, in MiB. Every lookup goes
+	// through the tables' bloom filters and index blocks, about 4.5 bytes
+	// per coin in all; a cache that cannot hold them evicts them for data
+	// blocks and reads them again and again (make bench-snapshot, 20M
+	// coins: 2,043 tx/s connected with 128 MiB, 6,521 with 768 MiB).
+	BlockCacheMB int64 `toml:"block_cache_mb"`
 }
 
 // BodiesConfig is the [bodies] table.
@@ -143,7 +149,7 @@ const DefaultRPCListen = "127.0.0.1:26680"
 
 // DefaultAppConfig is what Init writes.
 func DefaultAppConfig() AppConfig {
-	return AppConfig{Log: LogConfig{Level: "info"}, UTXO: UTXOConfig{CacheMB: 256},
+	return AppConfig{Log: LogConfig{Level: "info"}, UTXO: UTXOConfig{CacheMB: 256, BlockCacheMB: 512},
 		Bodies:       BodiesConfig{Sources: []string{}, Retention: 10_000},
 		Bitcoin:      BitcoinConfig{TimeoutMS: 10_000},
 		Synchronizer: SynchronizerConfig{Key: KeySynchronizer, Batch: 2000, PollMS: 200},
@@ -163,6 +169,9 @@ func (c AppConfig) Validate() error {
 	}
 	if c.UTXO.CacheMB < 1 || c.UTXO.CacheMB > maxCacheMB {
 		return fmt.Errorf("%w: utxo.cache_mb = %d, want 1..%d", ErrConfig, c.UTXO.CacheMB, maxCacheMB)
+	}
+	if c.UTXO.BlockCacheMB < 8 || c.UTXO.BlockCacheMB > maxCacheMB {
+		return fmt.Errorf("%w: utxo.block_cache_mb = %d, want 8..%d", ErrConfig, c.UTXO.BlockCacheMB, maxCacheMB)
 	}
 	for i, s := range c.Bodies.Sources {
 		if strings.TrimSpace(s) == "" {
@@ -324,6 +333,10 @@ level = {{q .Log.Level}}
 # absorb more outputs created and spent between commits; the process needs
 # this much memory on top of goleveldb's and CometBFT's.
 cache_mb = {{.UTXO.CacheMB}}
+# goleveldb's block cache, in MiB (8..1048576). It must hold the tables'
+# bloom filters and index blocks, about 4.5 bytes per coin: give mainnet
+# (164M coins) 1024 or more, or every lookup reads them from disk again.
+block_cache_mb = {{.UTXO.BlockCacheMB}}
 
 [bodies]
 # Where Bitcoin block bodies come from, to apply the blocks the chain

@@ -132,7 +132,7 @@ func New(ctx context.Context, home string, opts Options) (*Node, error) {
 
 	n := &Node{home: home, log: log, cfg: cfg}
 	storePath := filepath.Join(home, StoreDir)
-	if n.store, err = leveldbstore.Open(storePath, leveldbstore.Options{}); err != nil {
+	if n.store, err = leveldbstore.Open(storePath, leveldbstore.Options{BlockCacheBytes: int(ac.UTXO.BlockCacheMB << 20)}); err != nil {
 		return nil, fmt.Errorf("node: opening the store (is another node running on %s?): %w", home, err)
 	}
 	if err := n.openLive(ctx, home, ac, up, genDoc.ChainID, bodies); err != nil {

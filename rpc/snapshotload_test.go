@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -39,7 +40,10 @@ func BenchmarkLoadGetTxOutSnapshot(b *testing.B) {
 	}
 	// node.StoreDir; rpc cannot import node.
 	dir := filepath.Join(home, "data", "satnode")
-	st, err := leveldbstore.Open(dir, leveldbstore.Options{ReadOnly: true})
+	// SATNODE_BENCH_BLOCK_CACHE_MB sets goleveldb's block cache (default:
+	// leveldbstore's).
+	cacheMB, _ := strconv.Atoi(os.Getenv("SATNODE_BENCH_BLOCK_CACHE_MB"))
+	st, err := leveldbstore.Open(dir, leveldbstore.Options{ReadOnly: true, BlockCacheBytes: cacheMB << 20})
 	if err != nil {
 		b.Fatal(err)
 	}
