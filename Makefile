@@ -53,10 +53,18 @@ bench-live:
 # Loading a Bitcoin Core snapshot: a mainnet-like set of
 # SNAPSHOT_COINS (20M) coins from `satnode gen snapshot` (cached in
 # .bench/), loaded by `satnode snapshot load` at the default cache budget:
-# coins/s, peak RSS of the load process, bytes on disk per UTXO. Each run
-# appends its numbers to .bench/snapshot.jsonl. 20M coins took 30 minutes
-# on 2 cores (2M: 20 s); SNAPSHOT_COINS=2000000 for a quick look.
+# coins/s, peak RSS of the load process, bytes on disk per UTXO and per
+# table. Then, on that store: 200 generated blocks spending random old
+# coins connected on a copy of it (tx/s), and gettxout at concurrency 64
+# beside the same load on a small store (bench-rpc's). Each run appends
+# its numbers to .bench/snapshot.jsonl. 20M coins: about 7 minutes in all
+# on 2 cores; 164M (mainnet) about 35 minutes and 50 GB of disk;
+# SNAPSHOT_COINS=2000000 for a quick look.
 SNAPSHOT_COINS ?= 20000000
+# goleveldb's block cache of the connect and gettxout steps: a node's
+# default (app.toml utxo.block_cache_mb); 1024 is the advice for mainnet.
+BENCH_BLOCK_CACHE_MB ?= 512
+bench-snapshot: export SATNODE_BENCH_BLOCK_CACHE_MB = $(BENCH_BLOCK_CACHE_MB)
 bench-snapshot:
 	@mkdir -p $(BENCH_DIR)
 	SATNODE_BENCH_SNAPSHOT=$(SNAPSHOT_COINS) SATNODE_BENCH_DIR=$(abspath $(BENCH_DIR)) SATNODE_MEASURE_OUT=$(abspath $(BENCH_DIR))/snapshot.jsonl $(GO) test -count=1 -run '^TestBenchSnapshotLoad$$' -v -timeout 60m ./cmd/satnode/ | grep -E 'SNAPSHOT LOAD|gen snapshot|^(--- |ok|FAIL)'

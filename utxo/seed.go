@@ -89,6 +89,11 @@ type SeedProgress struct {
 	// so far, earlier runs included, of Coins in all.
 	Phase   LoadPhase
 	Indexed uint64
+	// IndexSkipped counts the index entries an interrupted earlier run
+	// wrote; IndexElapsed is the time since this call's index phase began
+	// (zero before it, and without Now).
+	IndexSkipped uint64
+	IndexElapsed time.Duration
 	// Done is set on the last report, once the load is committed.
 	Done bool
 }

@@ -37,6 +37,8 @@ type seedLoad struct {
 	indexed uint64
 
 	start, lastReport time.Time
+	indexStart        time.Time
+	indexSkipped      uint64
 	reportedAt        uint64
 	chunksDone        uint64 // the chunk count, once the marker is gone
 }
@@ -332,7 +334,7 @@ func (l *seedLoad) report(now time.Time, phase LoadPhase, pos uint64, done bool)
 		now = o.Now()
 	}
 	p := SeedProgress{Read: l.read, Skipped: l.skipped, Coins: l.t.TxOuts, Expected: o.ExpectedCoins,
-		Bytes: -1, Chunks: l.chunks(), Phase: phase, Indexed: l.indexed, Done: done}
+		Bytes: -1, Chunks: l.chunks(), Phase: phase, Indexed: l.indexed, IndexSkipped: l.indexSkipped, Done: done}
 	if done {
 		p.Phase = LoadIndex
 	}
@@ -341,6 +343,9 @@ func (l *seedLoad) report(now time.Time, phase LoadPhase, pos uint64, done bool)
 	}
 	if o.Now != nil {
 		p.Elapsed = now.Sub(l.start)
+		if !l.indexStart.IsZero() {
+			p.IndexElapsed = now.Sub(l.indexStart)
+		}
 		l.lastReport = now
 	}
 	l.reportedAt = pos

@@ -243,7 +243,7 @@ func loadSnapshot(ctx context.Context, g *globals, log, out io.Writer, o loadOpt
 // loadMemSlack is what a load may hold beyond the cache budget: two
 // goleveldb memtables (64 MiB each), the update's chunks and the MuHash
 // jobs in flight, and the runs' read buffers while they are merged.
-const loadMemSlack = 384 << 20
+const loadMemSlack = 320 << 20
 
 // printLoadProgress prints one progress line: coins, rate, MB/s and time
 // left.
@@ -257,7 +257,14 @@ func printLoadProgress(w io.Writer, p utxo.SeedProgress, size int64) {
 		if p.Coins > 0 {
 			line += fmt.Sprintf(" (%.1f%%)", 100*float64(p.Indexed)/float64(p.Coins))
 		}
-		fmt.Fprintln(w, line+fmt.Sprintf(", %v since the start", p.Elapsed.Round(time.Second)))
+		if s := p.IndexElapsed.Seconds(); s > 0 && p.Indexed > p.IndexSkipped {
+			rate := float64(p.Indexed-p.IndexSkipped) / s
+			line += fmt.Sprintf(", %.0f entries/s", rate)
+			if p.Coins > p.Indexed {
+				line += fmt.Sprintf(", ETA %v", time.Duration(float64(p.Coins-p.Indexed)/rate*float64(time.Second)).Round(time.Second))
+			}
+		}
+		fmt.Fprintln(w, line+fmt.Sprintf(" (%v since the load began)", p.Elapsed.Round(time.Second)))
 		return
 	}
 	line := fmt.Sprintf("snapshot load: %d/%d coins", p.Read, p.Expected)
