@@ -27,9 +27,9 @@ import (
 //	                   'm' 01 "load"                               loading marker (load.go), only while a
 //	                                                               snapshot load is unfinished
 //
-// A store holds a state record or a loading marker, never both: every
-// chunk of a snapshot load (Engine.SeedStream) writes the marker in its
-// batch and the batch that writes the first state record deletes it. A
+// A store holds a state record or a loading marker, never both: a
+// snapshot load (Engine.SeedStream) writes the marker before its first
+// coin and the batch that writes the first state record deletes it. A
 // store with the marker holds part of a set; Open and Reader.State refuse
 // it with ErrLoadIncomplete.
 //

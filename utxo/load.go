@@ -10,11 +10,13 @@ import (
 )
 
 // LoadState is the loading marker of a snapshot load that has not
-// finished (see Engine.SeedStream). It is written in every chunk's atomic
-// batch, with the chunk's coins, so it always describes exactly the coins
-// on disk; the batch that writes the tip deletes it. While it exists the
-// store holds a part of a UTXO set and no state record: Open refuses the
-// store unless Config.ResumeLoad is set, and Reader.State refuses it.
+// finished (see Engine.SeedStream). It is written before the first coin
+// and after every update of the load, in an update of its own, so what it
+// describes is always on disk (a crash between an update and its marker
+// leaves more, which a resume deletes or rewrites identically); the batch
+// that writes the tip deletes it. While it exists the store holds a part
+// of a UTXO set and no state record: Open refuses the store unless
+// Config.ResumeLoad is set, and Reader.State refuses it.
 type LoadState struct {
 	Network    string
 	BaseHeight int32

@@ -39,9 +39,11 @@ type SeedOptions struct {
 	// with another count is refused before anything is committed. It is
 	// kept in the loading marker, so a resumed load must announce the same.
 	ExpectedCoins uint64
-	// Progress, if set, is called every ProgressEvery coins read, at most
-	// once a second more often when Now is given, and once at the end. It
-	// runs under the engine's lock and must not call into the engine.
+	// Progress, if set, is called every ProgressEvery coins read (in the
+	// index phase, index entries written, after one report as it begins),
+	// at most once a second more often when Now is given, and once at the
+	// end. It runs under the engine's lock and must not call into the
+	// engine.
 	Progress func(SeedProgress)
 	// ProgressEvery is the coin interval of Progress. Default 1<<20.
 	ProgressEvery uint64

@@ -27,22 +27,9 @@ import (
 // loaded home stays in SATNODE_BENCH_DIR for the benchmarks that follow.
 // With SATNODE_MEASURE_OUT it appends the numbers there as a JSON line.
 func TestBenchSnapshotLoad(t *testing.T) {
-	nStr := os.Getenv("SATNODE_BENCH_SNAPSHOT")
-	if nStr == "" {
-		t.Skip("set SATNODE_BENCH_SNAPSHOT=coins (make bench-snapshot)")
-	}
-	coins, err := strconv.ParseUint(nStr, 10, 64)
-	if err != nil || coins == 0 {
-		t.Fatalf("SATNODE_BENCH_SNAPSHOT=%q: want a coin count", nStr)
-	}
-	dir := os.Getenv("SATNODE_BENCH_DIR")
-	if dir == "" {
-		dir = ".bench"
-	}
-	const height, seed = 866342, 1
-	// gen2: the generator's second mix (with address reuse); a file of an
-	// earlier one is not picked up.
-	file := filepath.Join(dir, fmt.Sprintf("snapshot-mainnet-%d-%d-seed%d-gen2.dat", height, coins, seed))
+	set := benchSetOf(t)
+	coins, dir, file, home := set.coins, set.dir, set.file, set.home
+	const height, seed = benchHeight, benchSeed
 	if _, err := os.Stat(file); err != nil {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
@@ -59,7 +46,6 @@ func TestBenchSnapshotLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	home := filepath.Join(dir, fmt.Sprintf("snapshot-home-%d", coins))
 	if err := os.RemoveAll(home); err != nil {
 		t.Fatal(err)
 	}
@@ -122,20 +108,7 @@ func TestBenchSnapshotLoad(t *testing.T) {
 			tb.Tag, tb.Entries, float64(tb.Bytes)/float64(coins), float64(tb.Bytes)/float64(max(tb.Entries, 1)),
 			float64(tb.KeyBytes)/float64(max(tb.Entries, 1)), float64(tb.ValueBytes)/float64(max(tb.Entries, 1)))
 	}
-	if p := os.Getenv("SATNODE_MEASURE_OUT"); p != "" {
-		line, _ := json.Marshal(res)
-		f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = f.Write(append(line, '\n'))
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendMeasure(t, res)
 }
 
 // tableSize is where a table's bytes go.
@@ -180,4 +153,60 @@ func tableSizes(dir string) ([]tableSize, error) {
 		out[i].Bytes = sizes[i]
 	}
 	return out, nil
+}
+
+// The snapshot make bench-snapshot generates: mainnet-like, at 866342.
+const benchHeight, benchSeed = 866342, 1
+
+// benchSet is the snapshot file and home of make bench-snapshot's steps:
+// SATNODE_BENCH_SNAPSHOT coins, in SATNODE_BENCH_DIR (default .bench).
+type benchSet struct {
+	coins           uint64
+	dir, file, home string
+}
+
+// benchSetOf reads the environment, and skips the test without it.
+func benchSetOf(t *testing.T) benchSet {
+	t.Helper()
+	nStr := os.Getenv("SATNODE_BENCH_SNAPSHOT")
+	if nStr == "" {
+		t.Skip("set SATNODE_BENCH_SNAPSHOT=coins (make bench-snapshot)")
+	}
+	coins, err := strconv.ParseUint(nStr, 10, 64)
+	if err != nil || coins == 0 {
+		t.Fatalf("SATNODE_BENCH_SNAPSHOT=%q: want a coin count", nStr)
+	}
+	dir := os.Getenv("SATNODE_BENCH_DIR")
+	if dir == "" {
+		dir = ".bench"
+	}
+	return benchSet{coins: coins, dir: dir,
+		// gen2: the generator's second mix (with address reuse); a file
+		// of an earlier one is not picked up.
+		file: filepath.Join(dir, fmt.Sprintf("snapshot-mainnet-%d-%d-seed%d-gen2.dat", benchHeight, coins, benchSeed)),
+		home: filepath.Join(dir, fmt.Sprintf("snapshot-home-%d", coins))}
+}
+
+// appendMeasure appends res as a JSON line to SATNODE_MEASURE_OUT, if set.
+func appendMeasure(t *testing.T, res map[string]any) {
+	t.Helper()
+	p := os.Getenv("SATNODE_MEASURE_OUT")
+	if p == "" {
+		return
+	}
+	line, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Write(append(line, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -70,21 +69,9 @@ const (
 // loaded one: the blocks are connected on a scratch clone of it (see
 // cloneLevelDB), removed at the end.
 func TestBenchSnapshotConnect(t *testing.T) {
-	nStr := os.Getenv("SATNODE_BENCH_SNAPSHOT")
-	if nStr == "" {
-		t.Skip("set SATNODE_BENCH_SNAPSHOT=coins (make bench-snapshot)")
-	}
-	coins, err := strconv.ParseUint(nStr, 10, 64)
-	if err != nil || coins == 0 {
-		t.Fatalf("SATNODE_BENCH_SNAPSHOT=%q: want a coin count", nStr)
-	}
-	dir := os.Getenv("SATNODE_BENCH_DIR")
-	if dir == "" {
-		dir = ".bench"
-	}
-	const height, seed = 866342, 1
-	file := filepath.Join(dir, fmt.Sprintf("snapshot-mainnet-%d-%d-seed%d-gen2.dat", height, coins, seed))
-	home := filepath.Join(dir, fmt.Sprintf("snapshot-home-%d", coins))
+	set := benchSetOf(t)
+	coins, dir, file, home := set.coins, set.dir, set.file, set.home
+	const height, seed = benchHeight, benchSeed
 	storeDir := filepath.Join(home, filepath.FromSlash(node.StoreDir))
 	if _, err := os.Stat(filepath.Join(storeDir, "CURRENT")); err != nil {
 		t.Fatalf("no loaded store at %s (%v): run TestBenchSnapshotLoad first (make bench-snapshot SNAPSHOT_COINS=%d)",
@@ -210,20 +197,7 @@ func TestBenchSnapshotConnect(t *testing.T) {
 		"(flush %v; %d coin reads from the store, spends and BIP30 checks; block cache %d MiB; regtest PoW limit, every UTXO step real)\n",
 		len(blocks), txs, inputs, coins, took.Round(time.Millisecond), res["tx_per_s"], res["inputs_per_s"],
 		(took - connected).Round(time.Millisecond), misses, benchBlockCache()>>20)
-	if p := os.Getenv("SATNODE_MEASURE_OUT"); p != "" {
-		line, _ := json.Marshal(res)
-		f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = f.Write(append(line, '\n'))
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendMeasure(t, res)
 }
 
 // connectParams are mainnet's with regtest's proof-of-work limit, and
