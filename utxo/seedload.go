@@ -217,6 +217,14 @@ func (l *seedLoad) fillChunk(b Batch, next func() (SeedCoin, error)) error {
 		}
 		sh := scriptHash(c.Script)
 		l.runs.add(&sh, op, c)
+		if l.runs.bytes() >= limit {
+			// Only inside one transaction with more coins than the budget
+			// holds (a hostile file can announce billions): chunks end
+			// between transactions, runs need not.
+			if err := l.runs.spill(); err != nil {
+				return err
+			}
+		}
 		l.prev, l.havePrev = *op, true
 		l.progress(false)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -566,5 +567,32 @@ func TestSeedStreamThenConnect(t *testing.T) {
 	}
 	if digests[0] != digests[1] {
 		t.Fatal("the store after the block depends on how the seed was chunked")
+	}
+}
+
+// TestSeedStreamOneHugeTransaction loads a set whose coins all belong to
+// one transaction, many times the budget: the chunk cannot end inside it,
+// so its index entries spill into runs mid-chunk (on disk, in TempDir),
+// and the store is still the one Seed writes.
+func TestSeedStreamOneHugeTransaction(t *testing.T) {
+	f := newSeedFixture(3000)
+	for i := range f.coins {
+		f.coins[i].Outpoint = utxo.Outpoint{Hash: f.coins[0].Outpoint.Hash, Index: uint32(i)}
+	}
+	wantContent, wantMu := f.reference(t)
+	s := memstore.New()
+	e := openEngine(t, s, utxo.Config{Params: utxo.RegTest(), CacheBytes: 4 << 10})
+	if err := e.SeedStream(f.base, streamOf(f.coins, -1), utxo.SeedOptions{TempDir: filepath.Join(t.TempDir(), "runs")}); err != nil {
+		t.Fatal(err)
+	}
+	mu, err := e.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if mu != wantMu || digestOf(t, s) != wantContent {
+		t.Fatal("the load differs from Seed's")
 	}
 }
