@@ -8,6 +8,10 @@ PKGS      := ./...
 # Where `make bench` keeps the generated benchmark chain between runs.
 BENCH_DIR ?= .bench
 FUZZTIME  ?= 15s
+# The bench recipes pipe go test through grep: without pipefail a failed
+# benchmark would print its last lines and exit 0.
+SHELL        := /bin/bash
+.SHELLFLAGS  := -o pipefail -c
 
 .PHONY: all build test test-long bench bench-live bench-rpc bench-snapshot fuzz lint demo demo-localnet clean
 

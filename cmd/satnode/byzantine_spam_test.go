@@ -120,12 +120,15 @@ func TestSpam(t *testing.T) {
 	if _, err := c.Send(ctx, op.Private, tx.Transfer{To: from, Amount: 1_000_000_000_000}, 0); err != nil {
 		t.Fatalf("funding the spammer: %v", err)
 	}
+	// Send waited for the target node to commit the funding; node0 can be
+	// a block behind it.
 	node0 := rpcClient(t, mustRPC(t, ln.homes[0]))
 	var before client.Account
-	h0, err := queryAt(ctx, node0, "/account/"+from.String(), &before)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var h0 int64
+	ln.waitFor(time.Minute, "the funding to reach node0", func() bool {
+		h0, err = queryAt(ctx, node0, "/account/"+from.String(), &before)
+		return err == nil
+	})
 	checkNonceGap(ctx, t, c, chainID, spammer, to, before.Nonce)
 
 	// Spam, Bitcoin blocks and the /btc-tip poller, all bounded by the

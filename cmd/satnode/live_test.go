@@ -352,7 +352,6 @@ func (ln *liveNet) waitFor(timeout time.Duration, what string, cond func() bool)
 	}
 }
 
-// compareTxOuts checks 1,000+ outpoints on every node's store against
 // compareTxOuts asks every running node's API, through btcd's rpcclient,
 // what btcd answers: getblockcount, getbestblockhash, getblockheader of
 // the tip, and gettxout for all outputs of the last 20 blocks and of the
