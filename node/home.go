@@ -22,6 +22,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/satnode/satnode/consensus/app"
+	"github.com/satnode/satnode/consensus/apphash"
 	"github.com/satnode/satnode/consensus/tx"
 	"github.com/satnode/satnode/node/keyring"
 	"github.com/satnode/satnode/utxo"
@@ -271,14 +272,16 @@ func checkChainParams(chainID, network string) error {
 }
 
 // buildGenesis makes CometBFT's genesis with satnode's app_state: the
-// network from its genesis block, default parameters, every home's
+// network from its genesis block, app hash v2, default parameters, every home's
 // operator and endorser (and synchronizer) funded, every home a validator
 // with GenesisSelfStake, every synchronizer key registered with
 // GenesisBond, paid to itself. genesis.json lists the same validators with
 // the power InitChain will report, so that the file alone tells a reader
 // who validates.
 func buildGenesis(chainID, network string, homes []*homeFiles) (*types.GenesisDoc, error) {
-	g := app.Genesis{Network: network, Params: app.DefaultParams(),
+	// New chains take app hash v2, whose parts (the UTXO tree's root
+	// among them) are provable against the app hash.
+	g := app.Genesis{Network: network, AppHashVersion: int(apphash.V2), Params: app.DefaultParams(),
 		Accounts: []app.GenesisAccount{}, Validators: []app.GenesisValidator{}, Synchronizers: []app.GenesisSynchronizer{}}
 	doc := &types.GenesisDoc{ChainID: chainID, GenesisTime: time.Now().UTC().Truncate(time.Millisecond),
 		ConsensusParams: types.DefaultConsensusParams()}

@@ -89,8 +89,8 @@ func TestInit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if doc.ChainID != "satnode-test-1" || g.Network != "regtest" || g.Params != app.DefaultParams() {
-		t.Fatalf("genesis: chain %q network %q params %+v", doc.ChainID, g.Network, g.Params)
+	if doc.ChainID != "satnode-test-1" || g.Network != "regtest" || g.Params != app.DefaultParams() || g.AppHashVersion != 2 {
+		t.Fatalf("genesis: chain %q network %q app hash v%d params %+v", doc.ChainID, g.Network, g.AppHashVersion, g.Params)
 	}
 	kr := keyring.Open(filepath.Join(home, KeysDir))
 	funded := map[string]uint64{}
@@ -229,6 +229,9 @@ func TestTestnet(t *testing.T) {
 	}
 	if len(g.Validators) != n || len(doc.Validators) != n || len(g.Synchronizers) != 1 || len(g.Accounts) != 2*n+1 {
 		t.Fatalf("genesis: %d validators, %d synchronizers, %d accounts", len(g.Validators), len(g.Synchronizers), len(g.Accounts))
+	}
+	if g.AppHashVersion != 2 {
+		t.Fatalf("testnet genesis: app hash v%d, want 2", g.AppHashVersion)
 	}
 	for _, v := range g.Validators {
 		if v.SelfStake != g.Validators[0].SelfStake {

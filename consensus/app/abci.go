@@ -61,6 +61,7 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	if err := tx.ValidateChainID(req.ChainId); err != nil {
 		return nil, fmt.Errorf("app: chain id: %w", err)
 	}
+	a.hashVersion = r.hash
 	if a.stake, err = staking.InitGenesis(r.staking, prefixStaking); err != nil {
 		return nil, err
 	}
@@ -75,14 +76,15 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	}
 	a.recs = newRecords()
 	a.chainID, a.params = req.ChainId, r.params
-	gr, _ := json.Marshal(genesisRecord{ChainID: req.ChainId, Network: g.Network, Params: r.params})
+	gr, _ := json.Marshal(genesisRecord{ChainID: req.ChainId, Network: g.Network, Params: r.params,
+		AppHashVersion: int(r.hash)})
 	// The genesis record goes with the first commit, in the same batch.
 	a.pendingGenesis = gr
 	var vals []abci.ValidatorUpdate
 	for _, v := range a.stake.ActiveValidators() {
 		vals = append(vals, abci.Ed25519ValidatorUpdate(v.ConsensusKey[:], v.Power))
 	}
-	if a.pendingAppHash, err = a.computeAppHash(); err != nil {
+	if a.pendingAppHash, a.pendingCommits, err = a.computeAppHash(); err != nil {
 		return nil, err
 	}
 	return &abci.ResponseInitChain{Validators: vals, AppHash: a.pendingAppHash[:]}, nil
@@ -325,11 +327,11 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 	for _, u := range a.stake.EndBlock(req.Time) {
 		res.ValidatorUpdates = append(res.ValidatorUpdates, abci.Ed25519ValidatorUpdate(u.PubKey[:], u.Power))
 	}
-	h, err := a.computeAppHash()
+	h, c, err := a.computeAppHash()
 	if err != nil {
 		return nil, fmt.Errorf("%w: app hash: %v", ErrHalt, err)
 	}
-	a.pendingHeight, a.pendingAppHash = req.Height, h
+	a.pendingHeight, a.pendingAppHash, a.pendingCommits = req.Height, h, c
 	res.AppHash = h[:]
 	return res, nil
 }
@@ -354,7 +356,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	if err := a.commit(a.pendingHeight, a.pendingAppHash); err != nil {
 		return nil, fmt.Errorf("%w: commit: %v", ErrHalt, err)
 	}
-	a.height, a.appHash = a.pendingHeight, a.pendingAppHash
+	a.height, a.appHash, a.commits = a.pendingHeight, a.pendingAppHash, a.pendingCommits
 	if err := a.publishView(a.blockTime); err != nil {
 		return nil, fmt.Errorf("%w: publish the committed state: %v", ErrHalt, err)
 	}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -11,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/satnode/satnode/consensus/apphash"
 	"github.com/satnode/satnode/consensus/btcheaders"
 	"github.com/satnode/satnode/consensus/staking"
 	"github.com/satnode/satnode/utxo"
@@ -70,15 +70,20 @@ type App struct {
 	tree    *btcheaders.Tree
 	stake   *staking.State
 	recs    *records
+	// hashVersion is the genesis's app hash version.
+	hashVersion apphash.Version
 	// settling holds the open attendance windows (attendance.go).
 	settling settlement
 
-	// Committed: what Info reports.
+	// Committed: what Info reports, and the commitments its app hash
+	// was computed from (published in the View, for proofs).
 	height  int64
 	appHash [32]byte
+	commits apphash.Commitments
 	// Uncommitted: the block FinalizeBlock computed.
 	pendingHeight  int64
 	pendingAppHash [32]byte
+	pendingCommits apphash.Commitments
 	// pendingGenesis is the genesis record InitChain made, written with the
 	// first commit.
 	pendingGenesis []byte
@@ -116,6 +121,9 @@ type genesisRecord struct {
 	ChainID string `json:"chain_id"`
 	Network string `json:"network"`
 	Params  Params `json:"params"`
+	// AppHashVersion is absent in stores written before app hash v2:
+	// those chains are v1.
+	AppHashVersion int `json:"app_hash_version,omitempty"`
 }
 
 // New opens the application on cfg.Store: an empty store waits for
@@ -154,6 +162,10 @@ func (a *App) load(genesisRaw []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: genesis record: %v", ErrCorrupt, err)
 	}
+	hv, err := (&Genesis{AppHashVersion: g.AppHashVersion}).HashVersion()
+	if err != nil {
+		return fmt.Errorf("%w: genesis record: %v", ErrCorrupt, err)
+	}
 	m, err := a.cfg.Store.Get(keyMeta)
 	if err != nil {
 		return fmt.Errorf("%w: meta record: %v", ErrCorrupt, err)
@@ -174,7 +186,7 @@ func (a *App) load(genesisRaw []byte) error {
 		return err
 	}
 	a.settling.rebuild(a.recs)
-	a.chainID, a.params = g.ChainID, g.Params
+	a.chainID, a.params, a.hashVersion = g.ChainID, g.Params, hv
 	a.height = int64(binary.BigEndian.Uint64(m))
 	copy(a.appHash[:], m[8:])
 	if _, tip, ok := a.engine.Tip(); !ok {
@@ -182,6 +194,19 @@ func (a *App) load(genesisRaw []byte) error {
 	} else if _, ok := a.tree.Get(tip); !ok {
 		return fmt.Errorf("%w: the UTXO tip %s is not in the header tree", ErrCorrupt, tip)
 	}
+	// The commitments are not stored: they are recomputed from the state
+	// the meta record's app hash was computed from, and must give that
+	// hash again, or the views would publish proofs against a root no
+	// block carries.
+	h, c, err := a.computeAppHash()
+	if err != nil {
+		return fmt.Errorf("app: recompute the app hash: %w", err)
+	}
+	if h != a.appHash {
+		return fmt.Errorf("%w: the stored state hashes to %X (app hash %s), the meta record says %X",
+			ErrCorrupt, h, hv, a.appHash)
+	}
+	a.commits = c
 	if err := a.publishView(time.Time{}); err != nil {
 		return err
 	}
@@ -209,33 +234,39 @@ func (a *App) Close() error {
 	return a.engine.Close()
 }
 
-// computeAppHash is DESIGN.md's app hash:
+// computeAppHash is DESIGN.md's app hash, in the genesis's version
+// (consensus/apphash documents both formats), and the commitments it was
+// computed from:
 //
-//	sha256("satnode/apphash/v1" ‖ utxo-muhash ‖ btc-tip-hash ‖ u32be(btc-tip-height) ‖ consensus-root)
+//	v1  sha256("satnode/apphash/v1" ‖ utxo-muhash ‖ btc-tip-hash ‖ u32be(btc-tip-height) ‖ consensus-root)
+//	v2  the Merkle root over btc_tip, consensus, muhash and utxo (the UTXO tree's root)
 //
 // where consensus-root = sha256("satnode/consensus/v1" ‖ staking root ‖
 // header-tree root ‖ endorsement root): DESIGN's "staking-root" widened to
 // all consensus state, since state outside the app hash could diverge
 // between nodes unnoticed.
-func (a *App) computeAppHash() ([32]byte, error) {
+func (a *App) computeAppHash() ([32]byte, apphash.Commitments, error) {
+	var c apphash.Commitments
 	mu, err := a.engine.Digest()
 	if err != nil {
-		return [32]byte{}, err
+		return [32]byte{}, c, err
+	}
+	root, err := a.engine.TreeRoot()
+	switch {
+	case errors.Is(err, utxo.ErrNoTree) && a.hashVersion == apphash.V1:
+		// v1 leaves the tree out: a store kept without it still runs a
+		// v1 chain, its views proving nothing about coins.
+	case errors.Is(err, utxo.ErrNoTree):
+		return [32]byte{}, c, fmt.Errorf("app: app hash %s commits to the UTXO tree, which this store does not keep: %w",
+			a.hashVersion, err)
+	case err != nil:
+		return [32]byte{}, c, err
 	}
 	tipH, tip, _ := a.engine.Tip()
-	sr, hr, er := a.stake.Root(), a.tree.Root(), a.recs.root()
-	c := sha256.New()
-	c.Write([]byte("satnode/consensus/v1"))
-	c.Write(sr[:])
-	c.Write(hr[:])
-	c.Write(er[:])
-	h := sha256.New()
-	h.Write([]byte("satnode/apphash/v1"))
-	h.Write(mu[:])
-	h.Write(tip[:])
-	h.Write(binary.BigEndian.AppendUint32(nil, uint32(tipH)))
-	h.Write(c.Sum(nil))
-	return [32]byte(h.Sum(nil)), nil
+	c = apphash.Commitments{UTXORoot: root, MuHash: mu, TipHeight: tipH, TipHash: tip,
+		Consensus: apphash.ConsensusRoot(a.stake.Root(), a.tree.Root(), a.recs.root())}
+	h, err := c.Hash(a.hashVersion)
+	return h, c, err
 }
 
 // commit writes the UTXO changes, headers, staking state, endorsement

@@ -53,9 +53,20 @@
 //     goleveldb update (utxo.Engine.FlushWith); Info reports that height and
 //     app hash so CometBFT's handshake replays anything missing.
 //
-//   - The app hash is sha256("satnode/apphash/v1" ‖ UTXO MuHash ‖ Bitcoin
-//     tip hash ‖ tip height ‖ consensus root), the consensus root covering
-//     staking, the header tree and the endorsement records.
+//   - The app hash covers the UTXO set, its Bitcoin tip and the consensus
+//     root (staking, the header tree and the endorsement records), in the
+//     format the genesis's app_hash_version names (consensus/apphash
+//     documents both). v1, the default of a genesis without the field:
+//     sha256("satnode/apphash/v1" ‖ UTXO MuHash ‖ Bitcoin tip hash ‖ tip
+//     height ‖ consensus root). v2, what `satnode init` and `testnet`
+//     write: a CometBFT simple Merkle root over the named commitments
+//     btc_tip, consensus, muhash and utxo (the UTXO tree's root), each
+//     provable with ICS-23's TendermintSpec as a Cosmos SDK store is
+//     against its multistore root, so a coin's proof against the UTXO tree
+//     chains to the app hash. Each View carries the version and the
+//     commitments of its commit (for v2, Commitments.Root() == AppHash);
+//     they are not stored but recomputed at load, and a store whose state
+//     does not hash to its meta record's app hash is refused.
 //
 //   - A chain may start at Bitcoin height 0 or at a later height given with
 //     its header ancestry and the MuHash of the UTXO set there; the set
@@ -68,5 +79,6 @@
 // Stored state, beside the engine's lower-case tables: 'H' header tree
 // (btcheaders), 'S' staking, 'E' 01 u32be(height) hash → endorsement
 // record (records.go), 'E' 02 hash → u32be(height) (the records by hash), 'A' 01 'm' → u64be(height) ‖ app hash, 'A' 01 'g' →
-// the genesis record (JSON: chain id, network, parameters).
+// the genesis record (JSON: chain id, network, parameters, app hash version;
+// a record without the version, written before v2, is v1).
 package app

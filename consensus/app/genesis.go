@@ -10,6 +10,7 @@ import (
 
 	"github.com/btcsuite/btcd/wire"
 
+	"github.com/satnode/satnode/consensus/apphash"
 	"github.com/satnode/satnode/consensus/btcheaders"
 	"github.com/satnode/satnode/consensus/staking"
 	"github.com/satnode/satnode/consensus/tx"
@@ -31,9 +32,14 @@ var ErrGenesis = errors.New("app: invalid genesis app_state")
 // addresses, and durations are Go duration strings ("504h").
 type Genesis struct {
 	// Network is mainnet, testnet3, signet, regtest or simnet.
-	Network string       `json:"network"`
-	Start   GenesisStart `json:"start"`
-	Params  Params       `json:"params"`
+	Network string `json:"network"`
+	// AppHashVersion is the app hash's format (consensus/apphash): 1, or
+	// 2, whose parts are provable with ICS-23. Absent or 0 means 1, so a
+	// genesis written before version 2 existed keeps its app hash;
+	// `satnode init` and `satnode testnet` write 2.
+	AppHashVersion int          `json:"app_hash_version,omitempty"`
+	Start          GenesisStart `json:"start"`
+	Params         Params       `json:"params"`
 
 	Accounts      []GenesisAccount      `json:"accounts"`
 	Validators    []GenesisValidator    `json:"validators"`
@@ -198,7 +204,26 @@ func ParseGenesis(appState []byte) (*Genesis, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("%w: data after the app_state object", ErrGenesis)
 	}
+	if _, err := g.HashVersion(); err != nil {
+		return nil, err
+	}
 	return &g, nil
+}
+
+// HashVersion is the chain's app hash version: AppHashVersion, 0 read as
+// 1. Any other value than 0, 1 or 2 is refused rather than guessed at: a
+// node that computed another format than its peers would halt at the
+// first block.
+func (g *Genesis) HashVersion() (apphash.Version, error) {
+	if g.AppHashVersion == 0 {
+		return apphash.V1, nil
+	}
+	v := apphash.Version(g.AppHashVersion)
+	if !v.Valid() {
+		return 0, fmt.Errorf("%w: app_hash_version %d: this node computes versions 1 and 2 (absent means 1)",
+			ErrGenesis, g.AppHashVersion)
+	}
+	return v, nil
 }
 
 // resolved is a genesis turned into what the packages take.
@@ -208,6 +233,7 @@ type resolved struct {
 	muhash  [32]byte // the set's digest at a start above 0, internal order
 	staking staking.Genesis
 	params  Params
+	hash    apphash.Version
 }
 
 func (g *Genesis) resolve() (*resolved, error) {
@@ -217,6 +243,10 @@ func (g *Genesis) resolve() (*resolved, error) {
 	up, err := utxo.ParamsFor(g.Network)
 	if err != nil {
 		return nil, bad("network: %v", err)
+	}
+	hv, err := g.HashVersion()
+	if err != nil {
+		return nil, err
 	}
 	p := g.Params
 	if p.FinalityDepth < 1 {
@@ -311,5 +341,5 @@ func (g *Genesis) resolve() (*resolved, error) {
 		}
 		sg.Synchronizers = append(sg.Synchronizers, staking.GenesisSynchronizer{Address: ad, Bond: s.Bond, Payout: pay})
 	}
-	return &resolved{utxo: up, start: start, muhash: mu, staking: sg, params: p}, nil
+	return &resolved{utxo: up, start: start, muhash: mu, staking: sg, params: p, hash: hv}, nil
 }

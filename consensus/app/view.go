@@ -12,6 +12,7 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
+	"github.com/satnode/satnode/consensus/apphash"
 	"github.com/satnode/satnode/consensus/btcheaders"
 	"github.com/satnode/satnode/consensus/staking"
 	"github.com/satnode/satnode/consensus/tx"
@@ -62,7 +63,18 @@ type View struct {
 	Height  int64
 	AppHash [32]byte
 	Time    time.Time
-	Params  *utxo.Params
+	// AppHashVersion is the chain's app hash version (1 or 2), and
+	// Commitments what AppHash was computed from. When AppHashVersion is
+	// 2, Commitments.Root() == AppHash, so Commitments.Prove proves a
+	// part of this view's state (the UTXO tree's root, say) against the
+	// app hash of the block at Height, which CometBFT's header of block
+	// Height+1 carries (and ≥ 2/3 of the stake signs with the commit of
+	// Height+1). In a v1 chain they are the same
+	// values, but AppHash is not their Root (and UTXORoot is zero in a
+	// store that keeps no UTXO tree).
+	AppHashVersion int
+	Commitments    apphash.Commitments
+	Params         *utxo.Params
 	// FinalityDepth is the chain parameter: how far below Tip the
 	// finalized base is kept.
 	FinalityDepth int32
@@ -225,10 +237,40 @@ type Event struct {
 // Views hands out the latest View and fans commit events out to
 // subscribers. The application publishes to it from Commit.
 type Views struct {
-	mu     sync.Mutex
-	cur    *View
+	mu  sync.Mutex
+	cur *View
+	// recent are the last ProofWindow views, oldest first (cur last),
+	// each holding one reference: proofs can be asked for at any of them.
+	recent []*View
 	subs   map[*Subscription]struct{}
 	closed bool
+}
+
+// ProofWindow is how many recent commits stay readable through AcquireAt:
+// a proof can be asked for at any of the last 64 CometBFT heights (a few
+// minutes of blocks). Each holds a store snapshot, which keeps the
+// versions it reads from being compacted away, so the window is small.
+const ProofWindow = 64
+
+// ErrViewGone: the height asked for is not among the recent views (too
+// old, not yet committed, or the node restarted since).
+var ErrViewGone = errors.New("app: that height is not among the recent commits")
+
+// AcquireAt returns the view of CometBFT height h, if it is among the
+// last ProofWindow commits; the caller must Release it.
+func (h *Views) AcquireAt(height int64) (*View, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.cur == nil {
+		return nil, ErrNoView
+	}
+	for _, v := range h.recent {
+		if v.Height == height {
+			v.refs.Add(1)
+			return v, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %d (the last %d are kept; the latest is %d)", ErrViewGone, height, ProofWindow, h.cur.Height)
 }
 
 // Close releases the latest view and ends every subscription; Acquire then
@@ -236,15 +278,15 @@ type Views struct {
 // not outlive it. Views already acquired stay valid until released.
 func (h *Views) Close() {
 	h.mu.Lock()
-	old := h.cur
-	h.cur, h.closed = nil, true
+	old := h.recent
+	h.cur, h.recent, h.closed = nil, nil, true
 	for s := range h.subs {
 		delete(h.subs, s)
 		close(s.c)
 	}
 	h.mu.Unlock()
-	if old != nil {
-		old.Release()
+	for _, v := range old {
+		v.Release()
 	}
 }
 
@@ -283,7 +325,16 @@ func (h *Views) publish(v *View, ev *Event) {
 		v.Release()
 		return
 	}
-	old := h.cur
+	var old *View
+	if n := len(h.recent); n > 0 && h.recent[n-1].Height == v.Height {
+		// A view of the same height replaces it (a store re-read at
+		// start, a test publishing by hand).
+		old, h.recent = h.recent[n-1], h.recent[:n-1]
+	} else if n >= ProofWindow {
+		old = h.recent[0]
+		h.recent = append(h.recent[:0], h.recent[1:]...)
+	}
+	h.recent = append(h.recent, v)
 	h.cur = v
 	if ev != nil {
 		for s := range h.subs {
@@ -384,6 +435,7 @@ func (a *App) publishView(blockTime time.Time) error {
 	}
 	v := &View{
 		ChainID: a.chainID, Height: a.height, AppHash: a.appHash, Time: blockTime,
+		AppHashVersion: int(a.hashVersion), Commitments: a.commits,
 		Params: a.engine.Params(), FinalityDepth: a.params.FinalityDepth, ChainParams: a.params,
 		Tip: ref(tip), TipWork: tip.Work(), Final: ref(a.tree.Base()), BestHeader: ref(a.tree.BestHeader()),
 		Endorsed: ref(endorsed), Validators: sv.validators, Powers: sv.powers, Synchronizers: sv.synchronizers,
