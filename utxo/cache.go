@@ -16,6 +16,9 @@ type coinCache struct {
 	// arenaBytes counts script bytes in the arena, including those of
 	// entries already dropped; the arena is only reclaimed by clear.
 	arenaBytes int64
+	// mods counts adds and spends, never reset: a tree computed at one
+	// count is current as long as it has not moved.
+	mods uint64
 }
 
 type entryFlags uint8
@@ -115,6 +118,7 @@ func (c *coinCache) insertClean(op *Outpoint, coin *Coin) cacheEntry {
 // delete has not been flushed, the store still has the old coin, so the new
 // one is not fresh: the flush must overwrite it.
 func (c *coinCache) add(op *Outpoint, coin *Coin) {
+	c.mods++
 	flags := flagDirty | flagFresh
 	if old, ok := c.m[*op]; ok && old.flags&flagFresh == 0 {
 		flags = flagDirty
@@ -125,6 +129,7 @@ func (c *coinCache) add(op *Outpoint, coin *Coin) {
 
 // spend marks a cached unspent coin spent (or drops it, if fresh).
 func (c *coinCache) spend(op *Outpoint) {
+	c.mods++
 	e := c.m[*op]
 	if e.flags&flagFresh != 0 {
 		delete(c.m, *op)

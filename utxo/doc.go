@@ -36,6 +36,16 @@
 //     accumulator, then the index's progress) makes an interrupted load
 //     refused (ErrLoadIncomplete) until resumed; the result is
 //     byte-identical however it was chunked or interrupted.
+//   - It keeps the UTXO tree (tree.go, utxo/smt): a sparse Merkle tree
+//     in ICS-23's SmtSpec layout keyed by sha256(txid ‖ u32le(vout)),
+//     whose leaf commits to the coin. A flush derives the tree's changes
+//     from the coins it writes and writes them in the same atomic update,
+//     so it follows connects, disconnects and reorgs, and its records are
+//     a function of the set (byte-identical under any cache budget, flush
+//     interval or restart). TreeRoot gives the root between flushes;
+//     Reader.ProveCoin the siblings of a coin, or of the coins on either
+//     side of a missing outpoint. A snapshot load builds it from the coins
+//     table once they are in, from sorted runs (seedtree.go).
 //   - A coin cache with a byte budget absorbs outputs created and spent
 //     between flushes; every flush is one atomic, synced batch that carries
 //     the consistency marker, so a process killed at any instant restarts

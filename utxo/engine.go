@@ -47,6 +47,10 @@ type Config struct {
 	// Workers bounds the goroutines used for MuHash and script checks.
 	// Default GOMAXPROCS.
 	Workers int
+	// NoTree makes a new store keep no UTXO tree (tree.go): cheaper to
+	// build, but TreeRoot and coin proofs answer ErrNoTree. An existing
+	// store keeps what it was created with. For measuring the tree's cost.
+	NoTree bool
 	// ResumeLoad lets Open accept a store whose snapshot load was
 	// interrupted (it holds a loading marker; see SeedStream), so that
 	// SeedStream can finish it. Until it does, everything else refuses
@@ -104,6 +108,9 @@ type Engine struct {
 	bip34Hash *chainhash.Hash  // hash at Params.BIP34Height, once known
 
 	cx connectScratch
+	// tree is the UTXO tree after the unflushed changes, as TreeRoot last
+	// computed it (nil: not computed since the flush).
+	tree *treeUpdate
 
 	// Coin lookups answered by the cache and by the store, for metrics;
 	// atomic so CacheStats needs no lock while a block connects.
@@ -155,10 +162,10 @@ func Open(db Store, cfg Config) (*Engine, error) {
 		if err := state.SetBytes(&ld.MuHash); err != nil {
 			return nil, corruptf("loading marker's muhash accumulator: %v", err)
 		}
-		e.state = State{Network: cfg.Params.Name}
+		e.state = State{Network: cfg.Params.Name, Tree: !cfg.NoTree}
 		e.loading = ld
 	case errors.Is(err, ErrNotFound):
-		e.state = State{Network: cfg.Params.Name}
+		e.state = State{Network: cfg.Params.Name, Tree: !cfg.NoTree}
 	case err != nil:
 		return nil, err
 	default:

@@ -129,14 +129,24 @@ func (e *Engine) fillBatch(batch Batch) error {
 	// coins are written: all of it only reads the caches.
 	dirtyc := make(chan []dirtyCoin, 1)
 	index := make(chan []byte, 1)
+	tree := make(chan treeResult, 1)
 	go func() {
 		dirty := e.dirtyCoins()
 		dirtyc <- dirty
+		// The tree's changes are the dirty coins too; it reads the store
+		// (never the batch) while the counters and coins are written.
+		go func() { tree <- e.flushTree(dirty) }()
 		index <- e.encodeIndex(dirty)
 	}()
 	e.putAccts(batch)
 	e.putCoins(batch, <-dirtyc)
 	putEncoded(batch, <-index)
+	if tr := <-tree; tr.err != nil {
+		return tr.err
+	} else if tr.t != nil {
+		putEncoded(batch, tr.t.writes)
+		e.state.TreeRoot, e.state.TreeCount = tr.t.root, tr.t.count
+	}
 
 	if err := e.hasher.wait(); err != nil {
 		return err
@@ -310,7 +320,7 @@ func (e *Engine) batchSizeHint() int {
 	const rec = 1 + 2*5
 	const coinKey = 2 + 32 + 5
 	const addrKey = 2 + 32 + 32 + 5
-	n := 0
+	n, dirty := 0, 0
 	for _, ent := range e.cache.m {
 		if ent.flags&flagDirty == 0 {
 			continue
@@ -318,7 +328,9 @@ func (e *Engine) batchSizeHint() int {
 		// Coin value: height ≤ 5 bytes, amount ≤ 9, script kind ≤ 2, plus
 		// the script; index value: height and amount, ≤ 14.
 		n += 2*rec + coinKey + addrKey + 20 + int(ent.slen) + 15
+		dirty++
 	}
+	n += e.treeHint(dirty)
 	for i := range e.accts.list {
 		if e.accts.list[i].dirty {
 			n += rec + 2 + 32 + 5*10
@@ -334,6 +346,7 @@ func (e *Engine) batchSizeHint() int {
 // afterFlush marks everything clean and, when the caches hold more than
 // the budget allows between flushes, evicts the oldest entries.
 func (e *Engine) afterFlush() {
+	e.tree = nil
 	clear(e.overlay)
 	e.overlayBytes = 0
 	clear(e.pendingRecs)

@@ -23,6 +23,8 @@ import (
 //	block record       'b' 01 u32be(height)                        records.go
 //	undo record        'u' 01 u32be(height)                        undo.go
 //	seeded times       't' 01 u32be(height)                        u32be(block time), only below a seeded base
+//	tree leaves        'l' 01 sha256(txid ‖ u32le(vout))[32]       sha256(tree value)[32] ‖ txid[0:8] ‖ VARINT(vout)
+//	tree nodes         'k' 01 depth[1] path prefix[⌈depth/8⌉]     hash[32] ‖ uvarint(leaf count)  (tree.go, utxo/smt)
 //	meta               'm' 01 "state"                              state record (records.go)
 //	                   'm' 01 "load"                               loading marker (load.go), only while a
 //	                                                               snapshot load is unfinished
@@ -54,6 +56,8 @@ const (
 	tagUndo       byte = 'u'
 	tagTime       byte = 't'
 	tagMeta       byte = 'm'
+	tagTreeLeaf   byte = 'l'
+	tagTreeNode   byte = 'k'
 
 	keyVersion byte = 1
 )

@@ -58,6 +58,9 @@ const (
 	// LoadIndex: every coin is on disk, and the script-hash index and
 	// counters are being built from them.
 	LoadIndex LoadPhase = 2
+	// LoadTree: the index is built, and the UTXO tree is being built from
+	// the coins (from the start again after an interruption).
+	LoadTree LoadPhase = 3
 )
 
 func (p LoadPhase) String() string {
@@ -66,6 +69,8 @@ func (p LoadPhase) String() string {
 		return "coins"
 	case LoadIndex:
 		return "index"
+	case LoadTree:
+		return "tree"
 	}
 	return fmt.Sprintf("phase(%d)", byte(p))
 }
@@ -172,7 +177,7 @@ func decodeLoadState(b []byte) (*LoadState, error) {
 	if l.BaseHeight < 0 || amount > MaxMoney {
 		return nil, malformedf("loading marker: base height or amount out of range")
 	}
-	if l.Phase = LoadPhase(phase[0]); l.Phase != LoadCoins && l.Phase != LoadIndex {
+	if l.Phase = LoadPhase(phase[0]); l.Phase != LoadCoins && l.Phase != LoadIndex && l.Phase != LoadTree {
 		return nil, malformedf("loading marker: unknown phase %d", phase[0])
 	}
 	copy(l.IndexLast[:], last2)

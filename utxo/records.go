@@ -245,6 +245,11 @@ type State struct {
 	// MuHash is the normalized accumulator of the set (numerator ×
 	// denominator⁻¹ mod 2³⁰⁷²−1103717), 384 bytes little-endian.
 	MuHash [384]byte
+	// Tree: the store keeps the UTXO tree (tree.go), whose root and leaf
+	// count are TreeRoot and TreeCount. Fixed when the store is created.
+	Tree      bool
+	TreeRoot  [32]byte
+	TreeCount uint64
 }
 
 // State record value (key 'm' 01 "state"):
@@ -258,7 +263,13 @@ type State struct {
 //	base      4     u32be(base height)
 //	non-bip34 4     u32be(lowest height without a BIP34 coinbase, 0 if none)
 //	muhash    384   normalized accumulator, little-endian
-const stateSchema = 1
+//	tree      1     00 (no UTXO tree) or 01                   (schema 2)
+//	root      32    the UTXO tree's root                       (schema 2)
+//	leaves    8     u64be(the tree's leaf count)               (schema 2)
+//
+// Schema 1 records (written before the tree existed) decode as a store
+// without a tree.
+const stateSchema = 2
 
 var stateMagic = []byte("SNUS")
 
@@ -277,16 +288,24 @@ func (s *State) encode() []byte {
 	b = append(b, s.TipHash[:]...)
 	b = binary.BigEndian.AppendUint32(b, uint32(s.BaseHeight))
 	b = binary.BigEndian.AppendUint32(b, uint32(s.NonBIP34Height))
-	return append(b, s.MuHash[:]...)
+	b = append(b, s.MuHash[:]...)
+	if s.Tree {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	b = append(b, s.TreeRoot[:]...)
+	return binary.BigEndian.AppendUint64(b, s.TreeCount)
 }
 
 func decodeState(b []byte) (*State, error) {
 	if len(b) < 5 || !bytes.Equal(b[:4], stateMagic) {
 		return nil, malformedf("state record: bad magic")
 	}
-	if b[4] != stateSchema {
+	if b[4] != 1 && b[4] != stateSchema {
 		return nil, ErrSchema
 	}
+	schema := b[4]
 	d := decoder{b: b[5:]}
 	n := d.vlq()
 	if n > 32 {
@@ -298,6 +317,10 @@ func decodeState(b []byte) (*State, error) {
 	base := d.bytes(4)
 	nonBIP34 := d.bytes(4)
 	mh := d.bytes(384)
+	treeFlag, root, leaves := []byte{0}, make([]byte, 32), make([]byte, 8)
+	if schema >= 2 {
+		treeFlag, root, leaves = d.bytes(1), d.bytes(32), d.bytes(8)
+	}
 	if d.err != nil {
 		return nil, malformedf("state record: %v", d.err)
 	}
@@ -316,6 +339,12 @@ func decodeState(b []byte) (*State, error) {
 		return nil, malformedf("state record: negative height")
 	}
 	copy(s.MuHash[:], mh)
+	if treeFlag[0] > 1 {
+		return nil, malformedf("state record: bad tree flag")
+	}
+	s.Tree = treeFlag[0] == 1
+	copy(s.TreeRoot[:], root)
+	s.TreeCount = binary.BigEndian.Uint64(leaves)
 	return s, nil
 }
 

@@ -96,6 +96,10 @@ type SeedProgress struct {
 	// (zero before it, and without Now).
 	IndexSkipped uint64
 	IndexElapsed time.Duration
+	// TreeLeaves counts the UTXO tree's leaves written in the tree phase
+	// (LoadTree), of Coins in all; TreeElapsed is the time since it began.
+	TreeLeaves  uint64
+	TreeElapsed time.Duration
 	// Done is set on the last report, once the load is committed.
 	Done bool
 }

@@ -64,6 +64,16 @@ func (r *indexRuns) add(sh *[32]byte, op *Outpoint, c *Coin) {
 	r.offs = append(r.offs, uint32(off))
 }
 
+// addKV collects an entry whose key's bytes 2..10 spread uniformly (the
+// runs are sorted by them first).
+func (r *indexRuns) addKV(k, v []byte) {
+	r.offs = append(r.offs, uint32(len(r.buf)))
+	r.buf = append(r.buf, byte(len(k)))
+	r.buf = append(r.buf, k...)
+	r.buf = append(r.buf, byte(len(v)))
+	r.buf = append(r.buf, v...)
+}
+
 // bytes is the memory the collected entries hold, with what sorting them
 // takes.
 func (r *indexRuns) bytes() int64 { return int64(len(r.buf)) + 16*int64(len(r.offs)) }

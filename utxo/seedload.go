@@ -38,6 +38,8 @@ type seedLoad struct {
 
 	start, lastReport time.Time
 	indexStart        time.Time
+	treeStart         time.Time
+	treeLeaves        uint64
 	indexSkipped      uint64
 	reportedAt        uint64
 	chunksDone        uint64 // the chunk count, once the marker is gone
@@ -65,7 +67,7 @@ func (l *seedLoad) run(next func() (SeedCoin, error)) (err error) {
 	}()
 	l.t = SetTotals{TxOuts: ld.Coins, BogoSize: ld.BogoSize, TotalAmount: ld.Amount}
 	l.job = &hashJob{}
-	if l.resumed {
+	if l.resumed && ld.Phase != LoadTree {
 		if err := l.rebuildRuns(); err != nil {
 			return err
 		}
@@ -82,7 +84,12 @@ func (l *seedLoad) run(next func() (SeedCoin, error)) (err error) {
 	} else if err := l.verify(); err != nil {
 		return err
 	}
-	if err := l.buildIndex(); err != nil {
+	if ld.Phase != LoadTree {
+		if err := l.buildIndex(); err != nil {
+			return err
+		}
+	}
+	if err := l.buildTree(); err != nil {
 		return err
 	}
 	if err := l.finish(); err != nil {
@@ -320,8 +327,11 @@ func (l *seedLoad) progress(done bool) {
 	if ld := l.e.loading; ld != nil {
 		phase = ld.Phase
 	}
-	if phase == LoadIndex {
+	switch phase {
+	case LoadIndex:
 		pos = l.indexed
+	case LoadTree:
+		pos = l.treeLeaves
 	}
 	var now time.Time
 	due := done || pos-l.reportedAt >= o.ProgressEvery
@@ -342,9 +352,13 @@ func (l *seedLoad) report(now time.Time, phase LoadPhase, pos uint64, done bool)
 		now = o.Now()
 	}
 	p := SeedProgress{Read: l.read, Skipped: l.skipped, Coins: l.t.TxOuts, Expected: o.ExpectedCoins,
-		Bytes: -1, Chunks: l.chunks(), Phase: phase, Indexed: l.indexed, IndexSkipped: l.indexSkipped, Done: done}
+		Bytes: -1, Chunks: l.chunks(), Phase: phase, Indexed: l.indexed, IndexSkipped: l.indexSkipped,
+		TreeLeaves: l.treeLeaves, Done: done}
 	if done {
 		p.Phase = LoadIndex
+		if l.e.state.Tree {
+			p.Phase = LoadTree
+		}
 	}
 	if o.BytesRead != nil {
 		p.Bytes = o.BytesRead()
@@ -354,6 +368,7 @@ func (l *seedLoad) report(now time.Time, phase LoadPhase, pos uint64, done bool)
 		if !l.indexStart.IsZero() {
 			p.IndexElapsed = now.Sub(l.indexStart)
 		}
+		p.TreeElapsed = l.treeElapsed(now)
 		l.lastReport = now
 	}
 	l.reportedAt = pos

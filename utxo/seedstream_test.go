@@ -249,26 +249,34 @@ func TestSeedStreamResume(t *testing.T) {
 		failAfter int  // coins the stream returns before failing; -1 never
 		failAt    int  // the store's update that fails; 0 never
 		indexing  bool // the load stops in its index phase, part of it done
+		// treeOff: failAt < 0 counts back from the end of a load without
+		// the tree phase (its updates come last).
+		treeOff bool
 	}
 	cases := []struct {
 		name  string
 		steps []interruption
 	}{
-		{"stream fails at a third", []interruption{{2000, 0, false}}},
-		{"stream fails near the end", []interruption{{5990, 0, false}}},
+		{"stream fails at a third", []interruption{{2000, 0, false, false}}},
+		{"stream fails near the end", []interruption{{5990, 0, false, false}}},
 		// Update 1 writes the marker; then they alternate: a chunk of
 		// coins, then its marker.
-		{"the first chunk fails", []interruption{{-1, 2, false}}},
-		{"the first chunk's marker fails", []interruption{{-1, 3, false}}},
-		{"update 4 fails", []interruption{{-1, 4, false}}},
-		{"chunk 3's marker fails", []interruption{{-1, 6, false}}},
+		{"the first chunk fails", []interruption{{-1, 2, false, false}}},
+		{"the first chunk's marker fails", []interruption{{-1, 3, false, false}}},
+		{"update 4 fails", []interruption{{-1, 4, false, false}}},
+		{"chunk 3's marker fails", []interruption{{-1, 6, false, false}}},
 		// The index phase writes index entries, counters and the marker
 		// in turn, about 32 KiB of entries at a time.
-		{"index phase: an update of entries fails", []interruption{{-1, -9, true}}},
-		{"index phase: a marker fails", []interruption{{-1, -5, true}}},
-		{"index phase: counters fail", []interruption{{-1, -6, true}}},
-		{"twice: stream, then update", []interruption{{1500, 0, false}, {-1, 5, false}}},
-		{"last update fails", []interruption{{-1, -1, false}}},
+		{"index phase: an update of entries fails", []interruption{{-1, -9, true, true}}},
+		{"index phase: a marker fails", []interruption{{-1, -5, true, true}}},
+		{"index phase: counters fail", []interruption{{-1, -6, true, true}}},
+		// The tree phase: its marker, then updates of tree records.
+		{"tree phase: its marker fails", []interruption{{-1, -1, false, true}}},
+		{"tree phase: an update of records fails", []interruption{{-1, -2, false, false}}},
+		// The second run begins by deleting the first one's tree records.
+		{"tree phase, twice", []interruption{{-1, -3, false, false}, {-1, 2, false, false}}},
+		{"twice: stream, then update", []interruption{{1500, 0, false, false}, {-1, 5, false, false}}},
+		{"last update fails", []interruption{{-1, -1, false, false}}},
 	}
 	for _, be := range backends {
 		for _, tc := range cases {
@@ -281,7 +289,7 @@ func TestSeedStreamResume(t *testing.T) {
 					if step.failAt < 0 {
 						// Count a whole load's updates: -1 fails the last,
 						// -2 the one before it, and so on.
-						fs.failAt = countUpdates(t, f, 32<<10) + 1 + step.failAt
+						fs.failAt = countUpdates(t, f, 32<<10, step.treeOff) + 1 + step.failAt
 					}
 					e, err := utxo.Open(fs, utxo.Config{Params: utxo.RegTest(), CacheBytes: 32 << 10, ResumeLoad: true})
 					if err != nil {
@@ -328,13 +336,16 @@ func TestSeedStreamResume(t *testing.T) {
 				}
 				// A load stopped in its index phase resumes without reading
 				// the stream again.
-				wantRead := uint64(len(f.coins))
-				if phase == utxo.LoadIndex {
+				wantRead, wantIndexed := uint64(len(f.coins)), uint64(len(f.coins))
+				if phase == utxo.LoadIndex || phase == utxo.LoadTree {
 					wantRead = 0
+				}
+				if phase == utxo.LoadTree {
+					wantIndexed = 0 // the index was finished
 				}
 				// Coins are skipped if a chunk's marker was written.
 				if (wantRead > 0 && chunks > 0) != (last.Skipped > 0) || last.Read != wantRead || last.Coins != uint64(len(f.coins)) ||
-					last.Indexed != uint64(len(f.coins)) {
+					last.Indexed != wantIndexed || last.TreeLeaves != uint64(len(f.coins)) {
 					t.Fatalf("resume progress %+v after an interruption in the %s phase", last, phase)
 				}
 				mu, err := e.Digest()
@@ -357,10 +368,10 @@ func TestSeedStreamResume(t *testing.T) {
 }
 
 // countUpdates returns how many updates an uninterrupted load makes.
-func countUpdates(t *testing.T, f seedFixture, budget int64) int {
+func countUpdates(t *testing.T, f seedFixture, budget int64, noTree bool) int {
 	t.Helper()
 	fs := &failingStore{Store: memstore.New()}
-	e := openEngine(t, fs, utxo.Config{Params: utxo.RegTest(), CacheBytes: budget})
+	e := openEngine(t, fs, utxo.Config{Params: utxo.RegTest(), CacheBytes: budget, NoTree: noTree})
 	if err := e.SeedStream(f.base, streamOf(f.coins, -1), utxo.SeedOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -484,13 +495,13 @@ func TestSeedStreamProgress(t *testing.T) {
 		every uint64
 		want  []uint64
 	}{
-		// Coins read, then index entries written (after a report as the
-		// index phase begins).
-		{8000, []uint64{8000, 16000, 20000 + 0, 20000 + 8000, 20000 + 16000, 20000 + 20000}},
+		// Coins read, then index entries written, then tree leaves (after
+		// a report as each phase begins).
+		{8000, []uint64{8000, 16000, 20000 + 0, 20000 + 8000, 20000 + 16000, 40000 + 0, 40000 + 8000, 40000 + 16000, 40000 + 20000}},
 		// 10,000 coins a second: the second has passed at 12288. The
-		// clock stands still in the index phase: the reports at its
-		// beginning and at the end.
-		{0, []uint64{12288, 20000 + 0, 20000 + 20000}},
+		// clock stands still in the index and tree phases: the reports
+		// at their beginnings and at the end.
+		{0, []uint64{12288, 20000 + 0, 40000 + 0, 40000 + 20000}},
 	} {
 		now := time.Unix(0, 0)
 		var reports []utxo.SeedProgress
@@ -516,9 +527,12 @@ func TestSeedStreamProgress(t *testing.T) {
 		e.Close()
 		var reads []uint64
 		for i, p := range reports {
-			if p.Phase == utxo.LoadIndex {
+			switch p.Phase {
+			case utxo.LoadIndex:
 				reads = append(reads, p.Read+p.Indexed)
-			} else {
+			case utxo.LoadTree:
+				reads = append(reads, p.Read+p.Indexed+p.TreeLeaves)
+			default:
 				reads = append(reads, p.Read)
 			}
 			if p.Bytes != int64(p.Read)*60 || p.Elapsed != time.Duration(p.Read)*100*time.Microsecond ||

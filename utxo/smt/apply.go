@@ -34,11 +34,11 @@ func (t *Tables) Apply(r Reader, changes []Change, w Writer) (Hash, uint64, erro
 		c := &changes[i]
 		if c.Delete {
 			if a.present(c) {
-				w.Delete(t.leafKey(&c.Path))
+				w.Delete(t.LeafKey(&c.Path))
 			}
 			continue
 		}
-		w.Put(t.leafKey(&c.Path), encodeLeafValue(&c.ValueHash, c.Ref))
+		w.Put(t.LeafKey(&c.Path), encodeLeafValue(&c.ValueHash, c.Ref))
 	}
 	return h, n, nil
 }
@@ -144,4 +144,109 @@ func (a *applier) build(d int, prefix Hash, leaves []Leaf) Hash {
 	h := InnerHash(&l, &r)
 	a.w.Put(a.t.nodeKey(d, &prefix), encodeNode(&h, uint64(len(leaves))))
 	return h
+}
+
+// Build writes the tree of a sorted stream of leaves into an empty store:
+// every leaf record, in path order, and every node of StoreThreshold
+// leaves or more. next returns the leaves in strictly increasing path
+// order and false at the end; after each leaf, Build calls written, which
+// may move w's records to disk. The stream is read once and never held:
+// memory is one leaf per level of the tree.
+func (t *Tables) Build(next func() (Leaf, bool, error), w Writer, written func() error) (Hash, uint64, error) {
+	b := streamBuilder{t: t, next: next, w: w, written: written}
+	h, n, err := b.sub(0, Hash{})
+	if err != nil {
+		return Hash{}, 0, err
+	}
+	if _, ok, err := b.peek(0); err != nil {
+		return Hash{}, 0, err
+	} else if ok {
+		return Hash{}, 0, fmt.Errorf("smt: leaves out of order")
+	}
+	return h, n, nil
+}
+
+type streamBuilder struct {
+	t       *Tables
+	next    func() (Leaf, bool, error)
+	w       Writer
+	written func() error
+	buf     [2]Leaf
+	n       int
+	eof     bool
+	last    Hash
+	started bool
+}
+
+// peek returns the i-th leaf not yet consumed (i < 2).
+func (b *streamBuilder) peek(i int) (*Leaf, bool, error) {
+	for b.n <= i && !b.eof {
+		l, ok, err := b.next()
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
+			b.eof = true
+			break
+		}
+		prev := b.last
+		if b.n > 0 {
+			prev = b.buf[b.n-1].Path
+		}
+		if (b.started || b.n > 0) && bytes.Compare(prev[:], l.Path[:]) >= 0 {
+			return nil, false, fmt.Errorf("smt: leaves out of order or repeated at %x", l.Path)
+		}
+		b.buf[b.n] = l
+		b.n++
+	}
+	if i >= b.n {
+		return nil, false, nil
+	}
+	return &b.buf[i], true, nil
+}
+
+// consume writes the first buffered leaf and drops it.
+func (b *streamBuilder) consume() (Hash, error) {
+	l := b.buf[0]
+	b.w.Put(b.t.LeafKey(&l.Path), encodeLeafValue(&l.ValueHash, l.Ref))
+	b.last, b.started = l.Path, true
+	b.buf[0], b.buf[1] = b.buf[1], Leaf{}
+	b.n--
+	if b.written != nil {
+		if err := b.written(); err != nil {
+			return Hash{}, err
+		}
+	}
+	return l.Hash(), nil
+}
+
+func (b *streamBuilder) sub(d int, prefix Hash) (Hash, uint64, error) {
+	l0, ok, err := b.peek(0)
+	if err != nil || !ok || !hasPrefix(&l0.Path, &prefix, d) {
+		return Empty, 0, err
+	}
+	l1, ok, err := b.peek(1)
+	if err != nil {
+		return Hash{}, 0, err
+	}
+	if !ok || !hasPrefix(&l1.Path, &prefix, d) {
+		h, err := b.consume()
+		return h, 1, err
+	}
+	if d >= 256 {
+		return Hash{}, 0, fmt.Errorf("smt: repeated leaf %x", l0.Path)
+	}
+	lh, lc, err := b.sub(d+1, prefix)
+	if err != nil {
+		return Hash{}, 0, err
+	}
+	rh, rc, err := b.sub(d+1, withBit(prefix, d, 1))
+	if err != nil {
+		return Hash{}, 0, err
+	}
+	h, n := combine(lh, lc, rh, rc), lc+rc
+	if n >= StoreThreshold {
+		b.w.Put(b.t.nodeKey(d, &prefix), encodeNode(&h, n))
+	}
+	return h, n, nil
 }

@@ -114,8 +114,8 @@ func (t *Tables) proveAt(r Reader, path Hash) (*LeafProof, error) {
 // either nil at an end.
 func (t *Tables) neighbours(r Reader, path Hash) (left, right *Leaf, err error) {
 	// The right one: the first leaf after path in the leaf table.
-	err = r.Scan(t.Leaves, t.leafKey(&path), func(k, v []byte) (bool, error) {
-		l, err := t.decodeLeaf(k, v)
+	err = r.Scan(t.Leaves, t.LeafKey(&path), func(k, v []byte) (bool, error) {
+		l, err := t.DecodeLeaf(k, v)
 		if err != nil {
 			return false, err
 		}

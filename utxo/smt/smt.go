@@ -142,7 +142,8 @@ type Tables struct {
 	Nodes []byte
 }
 
-func (t *Tables) leafKey(path *Hash) []byte {
+// LeafKey is the leaf table's key for path.
+func (t *Tables) LeafKey(path *Hash) []byte {
 	k := make([]byte, 0, len(t.Leaves)+32)
 	k = append(k, t.Leaves...)
 	return append(k, path[:]...)
@@ -156,13 +157,17 @@ func (t *Tables) nodeKey(d int, prefix *Hash) []byte {
 	return append(k, prefix[:n]...)
 }
 
+// LeafValue is the leaf table's value for a leaf.
+func (t *Tables) LeafValue(vh *Hash, ref []byte) []byte { return encodeLeafValue(vh, ref) }
+
 func encodeLeafValue(vh *Hash, ref []byte) []byte {
 	v := make([]byte, 0, 32+len(ref))
 	v = append(v, vh[:]...)
 	return append(v, ref...)
 }
 
-func (t *Tables) decodeLeaf(key, value []byte) (Leaf, error) {
+// DecodeLeaf decodes a leaf table record.
+func (t *Tables) DecodeLeaf(key, value []byte) (Leaf, error) {
 	if len(key) != len(t.Leaves)+32 || len(value) < 32 {
 		return Leaf{}, corruptf("leaf record of %d/%d bytes", len(key), len(value))
 	}
@@ -210,9 +215,9 @@ func (t *Tables) scan(r Reader, d int, prefix *Hash, dst []Leaf) ([]Leaf, error)
 	full := d >> 3
 	p := make([]byte, 0, len(t.Leaves)+full)
 	p = append(append(p, t.Leaves...), prefix[:full]...)
-	start := t.leafKey(prefix)
+	start := t.LeafKey(prefix)
 	err := r.Scan(p, start, func(k, v []byte) (bool, error) {
-		l, err := t.decodeLeaf(k, v)
+		l, err := t.DecodeLeaf(k, v)
 		if err != nil {
 			return false, err
 		}

@@ -167,7 +167,7 @@ func checkLayout(t *testing.T, kv *memKV, m model) {
 	leaves := m.leaves()
 	walk(0, Hash{}, leaves)
 	for _, l := range leaves {
-		want[string(tables.leafKey(&l.Path))] = encodeLeafValue(&l.ValueHash, l.Ref)
+		want[string(tables.LeafKey(&l.Path))] = encodeLeafValue(&l.ValueHash, l.Ref)
 	}
 	if len(want) != len(kv.m) {
 		t.Fatalf("store has %d records, the set needs %d", len(kv.m), len(want))
@@ -272,5 +272,70 @@ func checkNeighbour(t *testing.T, lp *LeafProof, leaves []Leaf, i int, root Hash
 	}
 	if lp == nil || lp.Leaf.Path != leaves[i].Path || lp.Root() != root {
 		t.Fatalf("neighbour %d wrong or unproven", i)
+	}
+}
+
+func TestBuildEqualsApply(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 16, 17, 1000} {
+		var changes []Change
+		m := model{}
+		for i := range n {
+			k := keyOf(i)
+			c := Change{Path: PathOf(k), ValueHash: ValueHash(valueOf(i, 0)), Ref: k}
+			changes = append(changes, c)
+			m[c.Path] = Leaf{Path: c.Path, ValueHash: c.ValueHash, Ref: k}
+		}
+		applied := newMemKV()
+		want := applyChanges(t, applied, changes)
+		built := newMemKV()
+		leaves := m.leaves()
+		b := newBatch()
+		i, flushes := 0, 0
+		root, count, err := tables.Build(func() (Leaf, bool, error) {
+			if i == len(leaves) {
+				return Leaf{}, false, nil
+			}
+			i++
+			return leaves[i-1], true, nil
+		}, b, func() error {
+			if len(b.puts) > 100 {
+				built.apply(b)
+				clear(b.puts)
+				clear(b.dels)
+				flushes++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		built.apply(b)
+		if n == 1000 && flushes == 0 {
+			t.Fatal("written was never given a chance to flush")
+		}
+		if root != want || count != uint64(n) {
+			t.Fatalf("%d leaves: built %x/%d, applied %x", n, root, count, want)
+		}
+		if len(built.m) != len(applied.m) {
+			t.Fatalf("%d leaves: built %d records, applied %d", n, len(built.m), len(applied.m))
+		}
+		for k, v := range applied.m {
+			if !bytes.Equal(built.m[k], v) {
+				t.Fatalf("%d leaves: record %x differs", n, k)
+			}
+		}
+	}
+	// Out of order is refused.
+	leaves := model{PathOf(keyOf(1)): {Path: PathOf(keyOf(1))}, PathOf(keyOf(2)): {Path: PathOf(keyOf(2))}}.leaves()
+	i := 1
+	_, _, err := tables.Build(func() (Leaf, bool, error) {
+		if i < 0 {
+			return Leaf{}, false, nil
+		}
+		i--
+		return leaves[i+1], true, nil
+	}, newBatch(), nil)
+	if err == nil {
+		t.Fatal("leaves out of order were accepted")
 	}
 }
