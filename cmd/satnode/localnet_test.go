@@ -156,6 +156,8 @@ func TestLocalnet(t *testing.T) {
 	want := btcTip{Height: 110, Hash: btc.hashes[109], MuHash: btc.muhash}
 	waitFor(t, 30*time.Second, "the endorsed blocks to be applied", func() bool { return queryTip(t, rpcs[0]) == want })
 	t.Logf("%v: 110 Bitcoin blocks endorsed and applied", time.Since(start).Round(time.Millisecond))
+	checkProofs(t, btc, homes, rpcs)
+	t.Logf("%v: proofs fetched from node1 verified through node2's headers", time.Since(start).Round(time.Millisecond))
 
 	// One validator stopped cleanly: 3/4 of the stake goes on.
 	if err := procs[3].stop(t, syscall.SIGTERM); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg"
+	"github.com/btcsuite/btcd/wire"
 	cmtcfg "github.com/cometbft/cometbft/config"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
@@ -102,7 +104,9 @@ type btcChain struct {
 	dir     string
 	headers []string // hex, height 1 first
 	hashes  []string // as Bitcoin Core prints them, height 1 first
-	muhash  string
+	// coinbases are the coinbase txids, height 1 first.
+	coinbases []string
+	muhash    string
 }
 
 func genChain(t *testing.T, blocks int) *btcChain {
@@ -124,6 +128,11 @@ func genChain(t *testing.T, blocks int) *btcChain {
 	for s.Next() {
 		c.headers = append(c.headers, hex.EncodeToString(s.Block().Raw[:80]))
 		c.hashes = append(c.hashes, s.Block().Hash.String())
+		var mb wire.MsgBlock
+		if err := mb.Deserialize(bytes.NewReader(s.Block().Raw)); err != nil {
+			t.Fatal(err)
+		}
+		c.coinbases = append(c.coinbases, mb.Transactions[0].TxHash().String())
 	}
 	s.Close()
 	if err := s.Err(); err != nil || len(c.hashes) != blocks {

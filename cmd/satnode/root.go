@@ -30,7 +30,7 @@ query the UTXO store, and generate test chains.`,
 	root.PersistentFlags().StringVar(&g.home, "home", defaultHome(), "satnode home directory (CometBFT layout: config/, data/)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.AddCommand(newVersionCmd(), newP2PCmd(g), newImportCmd(g), newSnapshotCmd(g), newGenesisCmd(g), newUTXOCmd(g), newGenCmd(g), newKeysCmd(g),
-		newInitCmd(g), newTestnetCmd(), newStartCmd(g), newTxCmd(g), newQueryCmd(g))
+		newInitCmd(g), newTestnetCmd(), newStartCmd(g), newTxCmd(g), newQueryCmd(g), newProveCmd(), newVerifyCmd())
 	return root
 }
 

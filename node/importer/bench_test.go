@@ -42,6 +42,7 @@ type benchJob struct {
 	Chain      string
 	Dir        string
 	CacheBytes int64
+	NoTree     bool
 }
 
 type benchResult struct {
@@ -90,7 +91,7 @@ func benchSatnode(job benchJob) (*benchResult, error) {
 	store := filepath.Join(job.Dir, "utxo")
 	start := time.Now()
 	r, err := importer.Run(context.Background(), importer.Config{StoreDir: store, Sources: []string{job.Chain},
-		Params: utxo.RegTest(), CacheBytes: job.CacheBytes, ProgressEvery: 10 * time.Second,
+		Params: utxo.RegTest(), CacheBytes: job.CacheBytes, NoTree: job.NoTree, ProgressEvery: 10 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 	if err != nil {
 		return nil, err
@@ -259,11 +260,21 @@ func BenchmarkImport(b *testing.B) {
 			b.ReportMetric(float64(r.DiskCompact)/float64(r.UTXOs), "disk_B/utxo")
 		}
 	}
-	for _, mb := range []int64{256, 4096} {
+	// The UTXO tree's cost: the same import without it, at the default
+	// budget.
+	type variant struct {
+		mb     int64
+		noTree bool
+	}
+	for _, v := range []variant{{256, false}, {256, true}, {4096, false}} {
+		mb := v.mb
 		name := fmt.Sprintf("satnode/cache=%dMiB", mb)
+		if v.noTree {
+			name += "/no-tree"
+		}
 		b.Run(name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				r := runBenchChild(b, benchJob{Kind: "satnode", Chain: chain, Dir: b.TempDir(), CacheBytes: mb << 20})
+				r := runBenchChild(b, benchJob{Kind: "satnode", Chain: chain, Dir: b.TempDir(), CacheBytes: mb << 20, NoTree: v.noTree})
 				results[name] = r
 				report(b, r)
 				b.Logf("%s: %d blocks, %d txs, %d in+out, %.1f s (import loop %.1f s), %d UTXOs, store %d B (%d B compacted), peak RSS %d MiB",
@@ -279,6 +290,10 @@ func BenchmarkImport(b *testing.B) {
 			b.Logf("btcd: %d blocks, %d txs, %.1f s, store %d B, peak RSS %d MiB", r.Blocks, r.Txs, r.Seconds, r.DiskBytes, r.MaxRSSKiB/1024)
 		}
 	})
+	if with, without := results["satnode/cache=256MiB"], results["satnode/cache=256MiB/no-tree"]; with != nil && without != nil {
+		b.Logf("with the UTXO tree: %.0f%% of the import rate without it; store %+.1f B/UTXO", 100*without.Seconds/with.Seconds,
+			float64(with.DiskCompact-without.DiskCompact)/float64(with.UTXOs))
+	}
 	if bt := results["btcd"]; bt != nil {
 		for name, r := range results {
 			if name != "btcd" {

@@ -32,6 +32,9 @@ type Config struct {
 	// Engine tuning; see utxo.Config.
 	CacheBytes      int64
 	FlushInterval   int
+	// NoTree builds a new store without the UTXO tree (utxo.Config.NoTree):
+	// for measuring what the tree costs.
+	NoTree bool
 	UndoDepth       int32
 	ValidateScripts bool
 	// WriteBufferBytes is goleveldb's memtable size (default 64 MiB).
@@ -112,7 +115,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer store.Close()
-	eng, err := utxo.Open(store, utxo.Config{Params: cfg.Params, CacheBytes: cfg.CacheBytes,
+	eng, err := utxo.Open(store, utxo.Config{Params: cfg.Params, CacheBytes: cfg.CacheBytes, NoTree: cfg.NoTree,
 		FlushInterval: cfg.FlushInterval, UndoDepth: cfg.UndoDepth, ValidateScripts: cfg.ValidateScripts})
 	if err != nil {
 		return nil, err

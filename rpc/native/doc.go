@@ -20,6 +20,14 @@
 //	/v1/validators                   validators with their power
 //	/v1/synchronizers                bonded synchronizers
 //	/v1/stream                       websocket, below
+//	/v1/proof/utxo/{txid}/{vout}     a coin or its absence, proven (proof.go)
+//	/v1/proof/address/{addr}         an address's coins, each proven, paged
+//
+// Proofs answer in rpc/verify's formats (its doc.go): ICS-23 proofs from
+// the coin to the UTXO tree's root and from the root and the Bitcoin tip
+// to the app hash of the view's height, which the next CometBFT header
+// carries. ?height=H answers from one of the last app.ProofWindow commits
+// (404 past them); 501 on a chain whose app hash is version 1.
 //
 // # Endorsements
 //

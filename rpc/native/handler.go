@@ -107,6 +107,8 @@ type route struct {
 	name    string
 	pattern []string
 	serve   func(h *Handler, v *app.View, q *httpReq) (any, error)
+	// atHeight: ?height= picks one of the recent views (proofs).
+	atHeight bool
 }
 
 // httpReq is what a route reads of its HTTP request (the path parameters
@@ -122,12 +124,14 @@ type httpReq struct {
 }
 
 var routes = []route{
-	{"/v1/status", []string{"status"}, (*Handler).status},
-	{"/v1/utxo/:txid/:vout", []string{"utxo", "*", "*"}, (*Handler).utxo},
-	{"/v1/endorsements", []string{"endorsements"}, (*Handler).endorsements},
-	{"/v1/validators", []string{"validators"}, (*Handler).validators},
-	{"/v1/synchronizers", []string{"synchronizers"}, (*Handler).synchronizers},
-	{"/v1/block/:id/stats", []string{"block", "*", "stats"}, (*Handler).blockStats},
+	{"/v1/status", []string{"status"}, (*Handler).status, false},
+	{"/v1/utxo/:txid/:vout", []string{"utxo", "*", "*"}, (*Handler).utxo, false},
+	{"/v1/endorsements", []string{"endorsements"}, (*Handler).endorsements, false},
+	{"/v1/validators", []string{"validators"}, (*Handler).validators, false},
+	{"/v1/synchronizers", []string{"synchronizers"}, (*Handler).synchronizers, false},
+	{"/v1/block/:id/stats", []string{"block", "*", "stats"}, (*Handler).blockStats, false},
+	{"/v1/proof/utxo/:txid/:vout", []string{"proof", "utxo", "*", "*"}, (*Handler).proofUTXO, true},
+	{"/v1/proof/address/:addr", []string{"proof", "address", "*"}, (*Handler).proofAddress, true},
 }
 
 // match returns the route for the segments and its parameters.
@@ -177,7 +181,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, nil, errorf(http.StatusMethodNotAllowed, "method %s not allowed", r.Method))
 		return
 	}
-	v, err := h.views.Acquire()
+	var height int64
+	if rt.atHeight {
+		var herr *Error
+		if height, herr = proofHeight(r.URL.RawQuery); herr != nil {
+			writeError(w, nil, herr)
+			return
+		}
+	}
+	var v *app.View
+	var err error
+	if height > 0 {
+		v, err = h.views.AcquireAt(height)
+	} else {
+		v, err = h.views.Acquire()
+	}
+	if errors.Is(err, app.ErrViewGone) {
+		writeError(w, nil, notFound("%v", err))
+		return
+	}
 	if errors.Is(err, app.ErrNoView) {
 		writeError(w, nil, errorf(http.StatusServiceUnavailable, "no committed state yet"))
 		return

@@ -15,6 +15,7 @@ import (
 	"github.com/btcsuite/btcd/wire"
 
 	"github.com/satnode/satnode/consensus/app"
+	"github.com/satnode/satnode/consensus/apphash"
 	"github.com/satnode/satnode/utxo"
 	"github.com/satnode/satnode/utxo/chaingen"
 	"github.com/satnode/satnode/utxo/leveldbstore"
@@ -148,6 +149,19 @@ func (c *Chain) Commit() {
 	}
 	v := &app.View{ChainID: "rpctest", Height: c.height, Time: time.Unix(1700000000+c.height, 0).UTC(),
 		Params: c.Engine.Params(), FinalityDepth: 6, Tip: tip, Final: final, BestHeader: tip, Endorsed: tip}
+	// App hash v2 over the engine's commitments (no consensus state here:
+	// its root is zero), so that proofs can be asked for.
+	mu, err := c.Engine.Digest()
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	root, err := c.Engine.TreeRoot()
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	v.AppHashVersion = int(apphash.V2)
+	v.Commitments = apphash.Commitments{UTXORoot: root, MuHash: mu, TipHeight: h, TipHash: hash}
+	v.AppHash = v.Commitments.Root()
 	var ev *app.Event
 	if len(c.changes) > 0 {
 		ev = &app.Event{Height: c.height, Tip: tip, Blocks: c.changes, Elapsed: c.elapsed}
