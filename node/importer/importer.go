@@ -30,11 +30,11 @@ type Config struct {
 	// Params is the network. Required.
 	Params *utxo.Params
 	// Engine tuning; see utxo.Config.
-	CacheBytes      int64
-	FlushInterval   int
+	CacheBytes    int64
+	FlushInterval int
 	// NoTree builds a new store without the UTXO tree (utxo.Config.NoTree):
 	// for measuring what the tree costs.
-	NoTree bool
+	NoTree          bool
 	UndoDepth       int32
 	ValidateScripts bool
 	// WriteBufferBytes is goleveldb's memtable size (default 64 MiB).
