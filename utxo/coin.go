@@ -142,9 +142,24 @@ func EncodeCoin(c *Coin) []byte { return appendCoin(make([]byte, 0, coinSize(c))
 // (txid, u32le vout), u32le(height*2+coinbase), the output as it is
 // serialized in a transaction (i64le value, compactsize script length,
 // script).
+//
+// The UTXO tree's key and value for the coin are its two halves
+// (tree.go), so the tree commits to the very bytes MuHash does.
 func appendMuHashElement(dst []byte, op *Outpoint, c *Coin) []byte {
+	return appendTreeValue(appendTreeKey(dst, op), c)
+}
+
+// appendTreeKey appends the outpoint as Bitcoin serializes it: txid ‖
+// u32le(vout).
+func appendTreeKey(dst []byte, op *Outpoint) []byte {
 	dst = append(dst, op.Hash[:]...)
-	dst = binary.LittleEndian.AppendUint32(dst, op.Index)
+	return binary.LittleEndian.AppendUint32(dst, op.Index)
+}
+
+// appendTreeValue appends u32le(height*2+coinbase) and the output as a
+// transaction serializes it (i64le value, CompactSize script length,
+// script).
+func appendTreeValue(dst []byte, c *Coin) []byte {
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(heightCode(c.Height, c.Coinbase)))
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(c.Value))
 	dst = appendCompactSize(dst, uint64(len(c.Script)))

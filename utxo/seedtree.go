@@ -69,7 +69,6 @@ func (e *Engine) buildTree(dir string, budget int64, progress func(uint64)) (smt
 		return smt.Hash{}, 0, err
 	}
 	defer runs.remove()
-	var vb []byte
 	it := e.db.Iterate(prefix(tagCoin), nil)
 	for it.Next() {
 		k := it.Key()
@@ -83,7 +82,7 @@ func (e *Engine) buildTree(dir string, budget int64, progress func(uint64)) (smt
 			it.Release()
 			return smt.Hash{}, 0, corruptf("coin %s: %v", op, err)
 		}
-		ch := treeChange(&op, &c, vb)
+		ch := treeChange(&op, &c)
 		runs.addKV(treeTables.LeafKey(&ch.Path), treeTables.LeafValue(&ch.ValueHash, ch.Ref))
 		if runs.bytes() >= budget {
 			if err := runs.spill(); err != nil {

@@ -2,7 +2,6 @@ package utxo
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -37,30 +36,10 @@ var treeTables = smt.Tables{Leaves: []byte{tagTreeLeaf, keyVersion}, Nodes: []by
 var ErrNoTree = errors.New("utxo: this store keeps no UTXO tree")
 
 // TreeKey is the tree's key for an outpoint: txid ‖ u32le(vout).
-func TreeKey(op Outpoint) []byte {
-	k := make([]byte, 36)
-	copy(k, op.Hash[:])
-	binary.LittleEndian.PutUint32(k[32:], op.Index)
-	return k
-}
+func TreeKey(op Outpoint) []byte { return appendTreeKey(make([]byte, 0, 36), &op) }
 
 // TreeValue is the tree's value for a coin.
 func TreeValue(c *Coin) []byte { return appendTreeValue(nil, c) }
-
-func appendTreeValue(dst []byte, c *Coin) []byte {
-	dst = binary.LittleEndian.AppendUint32(dst, heightCode32(c.Height, c.Coinbase))
-	dst = binary.LittleEndian.AppendUint64(dst, uint64(c.Value))
-	dst = AppendCompactSize(dst, uint64(len(c.Script)))
-	return append(dst, c.Script...)
-}
-
-func heightCode32(height int32, coinbase bool) uint32 {
-	code := uint32(height) << 1
-	if coinbase {
-		code |= 1
-	}
-	return code
-}
 
 func treeRef(op *Outpoint) []byte {
 	r := make([]byte, 8, 8+5)
@@ -68,15 +47,15 @@ func treeRef(op *Outpoint) []byte {
 	return putVLQ(r, uint64(op.Index))
 }
 
-// treeChange is the tree's change for one coin.
-func treeChange(op *Outpoint, c *Coin, scratch []byte) smt.Change {
-	k := TreeKey(*op)
-	ch := smt.Change{Path: smt.PathOf(k)}
+// treeChange is the tree's change for one coin (nil: spent).
+func treeChange(op *Outpoint, c *Coin) smt.Change {
+	var buf [128]byte // most values fit: no allocation per coin
+	ch := smt.Change{Path: smt.PathOf(appendTreeKey(buf[:0], op))}
 	if c == nil {
 		ch.Delete = true
 		return ch
 	}
-	ch.ValueHash = smt.ValueHash(appendTreeValue(scratch[:0], c))
+	ch.ValueHash = smt.ValueHash(appendTreeValue(buf[:0], c))
 	ch.Ref = treeRef(op)
 	return ch
 }
@@ -157,15 +136,14 @@ func (e *Engine) treeHint(dirty int) int {
 // computeTree folds the dirty coins into the stored tree.
 func (e *Engine) computeTree(dirty []dirtyCoin) (*treeUpdate, error) {
 	changes := make([]smt.Change, len(dirty))
-	var scratch []byte
 	for i := range dirty {
 		d := &dirty[i]
 		if d.ent.flags&flagSpent != 0 {
-			changes[i] = treeChange(&d.op, nil, nil)
+			changes[i] = treeChange(&d.op, nil)
 			continue
 		}
 		c := e.cache.coin(&d.ent)
-		changes[i] = treeChange(&d.op, &c, scratch)
+		changes[i] = treeChange(&d.op, &c)
 	}
 	slices.SortFunc(changes, func(a, b smt.Change) int { return bytes.Compare(a.Path[:], b.Path[:]) })
 	w := &encodedWrites{}
