@@ -34,6 +34,11 @@ import (
 //     committed it is measured over 50+ blocks (logged, not asserted);
 //   - invalidateblock on every btcd forces a 3-block reorg onto a branch
 //     with conflicting transactions, and satnode follows;
+//   - proofs of 1,000+ outpoints (unspent, spent, orphaned by the reorg,
+//     never created), fetched from nodes chosen at random before and after
+//     the reorg, all say what btcd says, and one `satnode verify` checks
+//     them from the header at height 1 after the reorg, those of the
+//     abandoned branch included (liveproofs_test.go);
 //   - a validator whose btcd is stopped stops endorsing, and the others
 //     still make blocks canonical;
 //   - a hostile synchronizer's bad-PoW header is refused, and the
@@ -133,9 +138,13 @@ func TestLive(t *testing.T) {
 		"p95_ms": p95.Milliseconds(), "max_ms": slices.Max(lat).Milliseconds()})
 
 	// 4. Reorg: invalidateblock on every btcd, 3 blocks, then a longer
-	// branch whose transactions conflict with the orphaned ones.
+	// branch whose transactions conflict with the orphaned ones. Right
+	// before it, proofs of outpoints of every kind from random nodes.
 	top := len(chain)
 	orphaned := slices.Clone(chain[top-3:])
+	proofDir, prng := t.TempDir(), rand.New(rand.NewPCG(13, 4))
+	before := ln.proveRound(ctx, prng, proofDir, "before", chain[top-1].BlockHash(), int32(top),
+		beforeCategories(prng, chain, orphaned))
 	for i, b := range ln.btcds {
 		if err := b.InvalidateBlock(ctx, orphaned[0].BlockHash()); err != nil {
 			t.Fatalf("btcd%d: invalidateblock: %v", i, err)
@@ -157,6 +166,15 @@ func TestLive(t *testing.T) {
 	ln.waitBtcds(forkTip)
 	ln.waitAll(all(n), time.Minute, "reorg", func(tp tip) bool { return tp.Hash == forkTip.String() })
 	t.Logf("%v: reorg of 3 blocks to a 4-block branch followed by all nodes", time.Since(start).Round(time.Millisecond))
+	// Proofs again, now that the orphaned coins are gone, and all verified
+	// from the checkpoint, those of before the reorg included.
+	after := ln.proveRound(ctx, prng, proofDir, "after", forkTip, int32(len(chain)),
+		afterCategories(prng, chain, chain[len(chain)-4:], orphaned, before))
+	if total := len(before.cases) + len(after.cases); total < 1000 {
+		t.Fatalf("proofs of %d outpoints, want 1,000 or more", total)
+	}
+	ln.verifyProofs(ctx, prng, proofDir, before, after)
+	t.Logf("%v: proofs before and after the reorg verified", time.Since(start).Round(time.Millisecond))
 
 	// 5. btcd 3 stops: validator 3 stops endorsing; the others go on.
 	ln.btcds[3].Stop(t)

@@ -183,15 +183,20 @@ func newVerifyCmd() *cobra.Command {
 	var trustHeight int64
 	var trustPeriod time.Duration
 	cmd := &cobra.Command{
-		Use:   "verify FILE",
-		Short: "Verify a proof file against the validators, trusting only a checkpoint",
-		Long: `Verify a file 'satnode prove' (or /v1/proof/...) wrote. CometBFT's light client
-verifies the header that carries the file's app hash, from a trusted height and
+		Use:   "verify FILE...",
+		Short: "Verify proof files against the validators, trusting only a checkpoint",
+		Long: `Verify files 'satnode prove' (or /v1/proof/...) wrote. CometBFT's light client
+verifies the header that carries a file's app hash, from a trusted height and
 hash, with at least two thirds of the validators' power at every step; then the
 ICS-23 proofs from the coin (or its absence, or each reserve coin) to that app
 hash are checked. The node given with --node serves headers only and may be
-hostile: it can make verification fail, never pass falsely.`,
-		Args: cobra.ExactArgs(1),
+hostile: it can make verification fail, never pass falsely.
+
+Several files (of one chain) are checked in one run, each header verified once.
+Each file's result is then printed on lines starting with its name and a colon,
+"FAILED: why" for one that does not verify; the command fails if any does, and
+names them.`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			hash, err := hex.DecodeString(trustHash)
 			if err != nil || len(hash) != 32 {
@@ -200,25 +205,8 @@ hostile: it can make verification fail, never pass falsely.`,
 			if trustHeight < 1 {
 				return fmt.Errorf("verify: --trust-height is required")
 			}
-			f, err := os.Open(args[0])
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			file, err := verify.DecodeFile(f)
-			if err != nil {
-				return err
-			}
-			prov, err := verify.HTTPProvider(file.State().ChainID, cometURL(nodeAddr))
-			if err != nil {
-				return err
-			}
-			res, err := verify.Verify(cmd.Context(), file,
-				verify.TrustOptions{Height: trustHeight, Hash: hash, Period: trustPeriod}, prov, nil, time.Now())
-			if err != nil {
-				return err
-			}
-			return printVerified(cmd.OutOrStdout(), res)
+			return verifyFiles(cmd.Context(), cmd.OutOrStdout(), args,
+				verify.TrustOptions{Height: trustHeight, Hash: hash, Period: trustPeriod}, nodeAddr)
 		},
 	}
 	cmd.Flags().StringVar(&nodeAddr, "node", defaultNode, "CometBFT RPC of any node, for headers")
@@ -226,6 +214,93 @@ hostile: it can make verification fail, never pass falsely.`,
 	cmd.Flags().StringVar(&trustHash, "trust-hash", "", "hash of that header, hex (required)")
 	cmd.Flags().DurationVar(&trustPeriod, "trust-period", 14*24*time.Hour, "how long a trusted header stays usable (under the unbonding period)")
 	return cmd
+}
+
+// verifyFiles checks the files at paths with one verify.Verifier, so that
+// each header is fetched and verified once, however many files rely on
+// it. One file prints as it always has and fails with its error.
+// Several print their results in order, every line prefixed with the
+// file's path, a file that fails as "PATH: FAILED: why", and the error
+// names the failed files once all are reported: a bad file in a batch
+// says nothing about the others.
+func verifyFiles(ctx context.Context, w io.Writer, paths []string, trust verify.TrustOptions, nodeAddr string) error {
+	files := make([]*verify.File, len(paths))
+	errs := make([]error, len(paths))
+	// A verifier checks one chain: the validators trusted at
+	// --trust-height are those of one chain only.
+	chains := map[string]string{} // chain id → its first file
+	var order []string
+	for i, p := range paths {
+		files[i], errs[i] = readProofFile(p)
+		if errs[i] != nil {
+			continue
+		}
+		if id := files[i].State().ChainID; chains[id] == "" {
+			chains[id] = p
+			order = append(order, id)
+		}
+	}
+	if len(order) > 1 {
+		var names []string
+		for _, id := range order {
+			names = append(names, fmt.Sprintf("%q (%s)", id, chains[id]))
+		}
+		return fmt.Errorf("verify: the files are of %d chains, %s: verify one chain at a time", len(order), strings.Join(names, ", "))
+	}
+	var v *verify.Verifier
+	if len(order) == 1 {
+		prov, err := verify.HTTPProvider(order[0], cometURL(nodeAddr))
+		if err != nil {
+			return err
+		}
+		if v, err = verify.NewVerifier(ctx, order[0], trust, prov, nil); err != nil {
+			return err
+		}
+	}
+	if len(paths) == 1 {
+		if errs[0] != nil {
+			return errs[0]
+		}
+		res, err := v.Verify(ctx, files[0], time.Now())
+		if err != nil {
+			return err
+		}
+		return printVerified(w, res)
+	}
+	var failed []string
+	for i, p := range paths {
+		var out bytes.Buffer
+		err := errs[i]
+		if err == nil {
+			var res *verify.Result
+			if res, err = v.Verify(ctx, files[i], time.Now()); err == nil {
+				err = printVerified(&out, res)
+			}
+		}
+		if err != nil {
+			failed = append(failed, p)
+			out.Reset()
+			fmt.Fprintf(&out, "FAILED: %v\n", err)
+		}
+		for line := range strings.Lines(out.String()) {
+			if _, err := fmt.Fprintf(w, "%s: %s", p, line); err != nil {
+				return err
+			}
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("verify: %d of %d files failed: %s", len(failed), len(paths), strings.Join(failed, " "))
+	}
+	return nil
+}
+
+func readProofFile(path string) (*verify.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return verify.DecodeFile(f)
 }
 
 // cometURL turns tcp://host:port into http://host:port for the light

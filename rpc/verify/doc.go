@@ -26,7 +26,7 @@
 //     VerifyState);
 //   - the app hash against the header of the next CometBFT height, which
 //     CometBFT's light client verifies from a header the caller already
-//     trusts (LightVerify, Verify).
+//     trusts (Verifier, LightVerify, Verify).
 //
 // VerifyUTXO and VerifyReserves are the pure part: bytes in, verdict
 // out, no I/O, well under a millisecond for one coin
@@ -46,9 +46,11 @@
 // It fetches nothing but light blocks, through the provider the caller
 // gives it (HTTPProvider reads a CometBFT RPC port); getting the proof
 // file is the caller's business, and nothing in it is believed until
-// checked. It keeps no state: each Verify starts a light client from the
-// caller's TrustOptions with an in-memory store, so the root of trust is
-// always the caller's, never one cached from a node.
+// checked. It keeps nothing on disk: a Verifier starts from the caller's
+// TrustOptions and keeps, in memory and for its own lifetime, only the
+// headers it has verified from them, so that many files at a few heights
+// cost a few header verifications; Verify does the same for one file. The
+// root of trust is always the caller's, never one cached from a node.
 //
 // It imports nothing of satnode's node, store, consensus or UTXO engine,
 // so a verifier can be built from this package and its dependencies
