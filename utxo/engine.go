@@ -111,6 +111,10 @@ type Engine struct {
 	// tree is the UTXO tree after the unflushed changes, as TreeRoot last
 	// computed it (nil: not computed since the flush).
 	tree *treeUpdate
+	// treeTop is the tree's upper levels in memory; treeWritten the tree
+	// writes of the flush under way, applied to it once they are stored.
+	treeTop     *treeTop
+	treeWritten *encodedWrites
 
 	// Coin lookups answered by the cache and by the store, for metrics;
 	// atomic so CacheStats needs no lock while a block connects.
@@ -141,7 +145,7 @@ func Open(db Store, cfg Config) (*Engine, error) {
 		cfg: cfg, params: cfg.Params, db: db,
 		cache: newCoinCache(), accts: newAcctCache(),
 		overlay: make(map[string]overlayVal), pendingRecs: make(map[int32]*BlockRecord),
-		times: make(map[int32]uint32),
+		times: make(map[int32]uint32), treeTop: newTreeTop(),
 	}
 	raw, err := db.Get(stateKey())
 	state := muhash.One()

@@ -76,9 +76,14 @@ func (e *Engine) flush(extraHint int, extra func(Batch) error) error {
 		}
 		return g.err
 	})
+	written := e.treeWritten
+	e.treeWritten = nil
 	if err != nil {
 		e.failed = fmt.Errorf("flush: %w", err)
 		return e.failed
+	}
+	if written != nil {
+		e.treeTop.written(written)
 	}
 	e.afterFlush()
 	return nil
@@ -144,7 +149,8 @@ func (e *Engine) fillBatch(batch Batch) error {
 	if tr := <-tree; tr.err != nil {
 		return tr.err
 	} else if tr.t != nil {
-		putEncoded(batch, tr.t.writes)
+		tr.t.writes.put(batch)
+		e.treeWritten = tr.t.writes
 		e.state.TreeRoot, e.state.TreeCount = tr.t.root, tr.t.count
 	}
 

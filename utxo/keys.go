@@ -23,7 +23,7 @@ import (
 //	block record       'b' 01 u32be(height)                        records.go
 //	undo record        'u' 01 u32be(height)                        undo.go
 //	seeded times       't' 01 u32be(height)                        u32be(block time), only below a seeded base
-//	tree leaves        'l' 01 sha256(txid ‖ u32le(vout))[32]       sha256(tree value)[32] ‖ txid[0:8] ‖ VARINT(vout)
+//	tree leaves        'l' 01 sha256(txid ‖ u32le(vout))[0:8] ‖ txid[0:5] ‖ VARINT(vout)   leaf hash[32]
 //	tree nodes         'k' 01 depth[1] path prefix[⌈depth/8⌉]     hash[32] ‖ uvarint(leaf count)  (tree.go, utxo/smt)
 //	meta               'm' 01 "state"                              state record (records.go)
 //	                   'm' 01 "load"                               loading marker (load.go), only while a

@@ -26,6 +26,13 @@ type Iterator interface {
 	Release()
 }
 
+// Seeker is an Iterator that can move to the first key ≥ key within its
+// range, reporting whether there is one (then Key and Value are valid).
+// The UTXO tree's scans use it to walk the leaf table with one iterator.
+type Seeker interface {
+	Seek(key []byte) bool
+}
+
 // Batch collects the writes of one Update.
 type Batch interface {
 	Put(key, value []byte)

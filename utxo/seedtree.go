@@ -64,6 +64,9 @@ func (l *seedLoad) buildTree() error {
 // dir ("" keeps them in memory). progress is called with the leaves
 // written so far.
 func (e *Engine) buildTree(dir string, budget int64, progress func(uint64)) (smt.Hash, uint64, error) {
+	// The tables are written here, not by flushes.
+	e.treeTop.reset()
+	defer e.treeTop.reset()
 	runs, err := newIndexRuns(dir)
 	if err != nil {
 		return smt.Hash{}, 0, err
@@ -82,8 +85,11 @@ func (e *Engine) buildTree(dir string, budget int64, progress func(uint64)) (smt
 			it.Release()
 			return smt.Hash{}, 0, corruptf("coin %s: %v", op, err)
 		}
+		// Runs hold the whole path (the order Build needs, after the
+		// two-byte prefix the runs' sort expects) and the leaf hash and
+		// reference.
 		ch := treeChange(&op, &c)
-		runs.addKV(treeTables.LeafKey(&ch.Path), treeTables.LeafValue(&ch.ValueHash, ch.Ref))
+		runs.addKV(append(bytes.Clone(treeTables.Leaves), ch.Path[:]...), append(ch.Hash[:], ch.Ref...))
 		if runs.bytes() >= budget {
 			if err := runs.spill(); err != nil {
 				it.Release()
@@ -104,14 +110,14 @@ func (e *Engine) buildTree(dir string, budget int64, progress func(uint64)) (smt
 	w := &encodedWrites{}
 	var written uint64
 	flush := func() error {
-		if len(w.b) == 0 {
+		if w.n == 0 {
 			return nil
 		}
 		err := e.db.Update(w.hint(), true, func(b Batch) error {
-			putEncoded(b, w.b)
+			w.put(b)
 			return nil
 		})
-		w.b, w.n = w.b[:0], 0
+		w.reset()
 		return err
 	}
 	root, n, err := treeTables.Build(func() (smt.Leaf, bool, error) {
@@ -119,14 +125,19 @@ func (e *Engine) buildTree(dir string, budget int64, progress func(uint64)) (smt
 		if err != nil || !ok {
 			return smt.Leaf{}, false, err
 		}
-		l, err := treeTables.DecodeLeaf(k, v)
-		return l, err == nil, err
+		if len(k) != len(treeTables.Leaves)+32 || len(v) <= 32 {
+			return smt.Leaf{}, false, corruptf("tree run record of %d/%d bytes", len(k), len(v))
+		}
+		l := smt.Leaf{Full: true, Ref: bytes.Clone(v[32:])}
+		copy(l.Path[:], k[len(treeTables.Leaves):])
+		copy(l.Hash[:], v)
+		return l, true, nil
 	}, w, func() error {
 		written++
 		if progress != nil {
 			progress(written)
 		}
-		if int64(len(w.b)) < budget {
+		if int64(w.size) < budget {
 			return nil
 		}
 		return flush()
@@ -143,6 +154,7 @@ func (e *Engine) buildTree(dir string, budget int64, progress func(uint64)) (smt
 // deleteTables deletes every record of the tables, in updates of about
 // budget bytes.
 func (e *Engine) deleteTables(budget int64, tags ...byte) error {
+	defer e.treeTop.reset()
 	for _, tag := range tags {
 		for {
 			var keys [][]byte

@@ -22,7 +22,7 @@ func scratchTreeRoot(t *testing.T, r *utxo.Reader) ([32]byte, []utxo.Outpoint) {
 	var leaves []smt.Leaf
 	var ops []utxo.Outpoint
 	err = r.SetAt(st.TipHeight, func(uint64) error { return nil }, func(op utxo.Outpoint, c utxo.Coin) error {
-		leaves = append(leaves, smt.Leaf{Path: smt.PathOf(utxo.TreeKey(op)), ValueHash: smt.ValueHash(utxo.TreeValue(&c))})
+		leaves = append(leaves, smt.NewLeaf(smt.PathOf(utxo.TreeKey(op)), smt.ValueHash(utxo.TreeValue(&c)), []byte{1}))
 		ops = append(ops, op)
 		return nil
 	})

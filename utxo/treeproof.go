@@ -1,7 +1,6 @@
 package utxo
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/satnode/satnode/utxo/smt"
@@ -51,7 +50,9 @@ func (r *Reader) ProveCoin(op Outpoint) (*CoinProof, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := treeTables.Prove(treeReader{r.kv}, smt.PathOf(TreeKey(op)))
+	tr := newTreeReader(r.kv, nil, false)
+	defer tr.close()
+	p, err := treeTables.Prove(tr, smt.PathOf(TreeKey(op)), treeRef(&op))
 	if err != nil {
 		return nil, fmt.Errorf("utxo: proving %s: %w", op, err)
 	}
@@ -61,7 +62,7 @@ func (r *Reader) ProveCoin(op Outpoint) (*CoinProof, error) {
 		if err != nil {
 			return nil, corruptf("coin %s is in the tree but not in the coins table: %v", op, err)
 		}
-		if err := checkLeaf(&p.Leaf.Leaf, &c); err != nil {
+		if err := checkLeaf(&p.Leaf.Leaf, &op, &c); err != nil {
 			return nil, err
 		}
 		out.Coin, out.Siblings = c, siblings(p.Leaf)
@@ -86,50 +87,25 @@ func siblings(lp *smt.LeafProof) [][32]byte {
 
 // checkLeaf requires the leaf to commit to the coin: the two tables were
 // written in one update, so a mismatch is corruption.
-func checkLeaf(l *smt.Leaf, c *Coin) error {
-	if smt.ValueHash(TreeValue(c)) != l.ValueHash {
+func checkLeaf(l *smt.Leaf, op *Outpoint, c *Coin) error {
+	if treeLeafHash(op, c) != l.Hash {
 		return corruptf("the tree's leaf %x does not commit to its coin", l.Path)
 	}
 	return nil
 }
 
 // neighbour resolves a neighbouring leaf to its coin through the leaf's
-// reference (eight bytes of txid and the vout): the coins of every txid
-// with that prefix are tried, and the path picks the one.
+// reference.
 func (r *Reader) neighbour(lp *smt.LeafProof) (*NeighbourProof, error) {
 	if lp == nil {
 		return nil, nil
 	}
-	ref := lp.Leaf.Ref
-	if len(ref) < 9 {
-		return nil, corruptf("tree leaf %x: reference of %d bytes", lp.Leaf.Path, len(ref))
-	}
-	vout, n, err := readVLQ(ref[8:])
-	if err != nil || 8+n != len(ref) || vout > 0xffffffff {
-		return nil, corruptf("tree leaf %x: bad reference", lp.Leaf.Path)
-	}
-	pfx := append(prefix(tagCoin), ref[:8]...)
-	it := r.kv.Iterate(pfx, nil)
-	defer it.Release()
-	for it.Next() {
-		op, err := parseOutpoint(it.Key()[2:])
-		if err != nil {
-			return nil, corruptf("coin key %x: %v", it.Key(), err)
-		}
-		if uint64(op.Index) != vout || smt.PathOf(TreeKey(op)) != lp.Leaf.Path {
-			continue
-		}
-		c, err := DecodeCoin(bytes.Clone(it.Value()))
-		if err != nil {
-			return nil, corruptf("coin %s: %v", op, err)
-		}
-		if err := checkLeaf(&lp.Leaf, &c); err != nil {
-			return nil, err
-		}
-		return &NeighbourProof{Outpoint: op, Coin: c, Siblings: siblings(lp)}, nil
-	}
-	if err := it.Err(); err != nil {
+	op, c, err := findTreeCoin(r.kv, lp.Leaf.Path[:], lp.Leaf.Ref, true)
+	if err != nil {
 		return nil, err
 	}
-	return nil, corruptf("tree leaf %x names no coin in the coins table", lp.Leaf.Path)
+	if err := checkLeaf(&lp.Leaf, &op, &c); err != nil {
+		return nil, err
+	}
+	return &NeighbourProof{Outpoint: op, Coin: c, Siblings: siblings(lp)}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 	"testing"
 	"time"
@@ -86,6 +87,20 @@ func TestBenchHelper(t *testing.T) {
 }
 
 func benchSatnode(job benchJob) (*benchResult, error) {
+	// SATNODE_BENCH_CPUPROFILE=DIR writes each satnode import's CPU
+	// profile there, named after the job, for `go tool pprof`.
+	if dir := os.Getenv("SATNODE_BENCH_CPUPROFILE"); dir != "" {
+		name := fmt.Sprintf("import-%dMiB-tree=%v.pprof", job.CacheBytes>>20, !job.NoTree)
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	// As `satnode import` does.
 	debug.SetMemoryLimit(importer.MemoryLimit(job.CacheBytes))
 	store := filepath.Join(job.Dir, "utxo")

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 
@@ -84,7 +85,13 @@ func (it *iterator) Next() bool    { it.pos++; return it.pos < len(it.keys) }
 func (it *iterator) Key() []byte   { return []byte(it.keys[it.pos]) }
 func (it *iterator) Value() []byte { return it.vals[it.pos] }
 func (it *iterator) Err() error    { return nil }
-func (it *iterator) Release()      {}
+
+// Seek implements utxo.Seeker.
+func (it *iterator) Seek(key []byte) bool {
+	it.pos = sort.SearchStrings(it.keys, string(key))
+	return it.pos < len(it.keys)
+}
+func (it *iterator) Release() {}
 
 type op struct {
 	key, val []byte

@@ -18,8 +18,14 @@
 // Storage. What must be stored is one 32-byte hash per leaf; everything
 // else can be recomputed. So the tree keeps:
 //
-//   - a leaf table in path order: path → sha256(value) ‖ the caller's
-//     reference to the key (for the UTXO set, an outpoint reference);
+//   - a leaf table in path order: path[:8] ‖ the caller's reference to the
+//     key (for the UTXO set, five bytes of txid and the vout) → the leaf
+//     hash. Eight bytes of path place a leaf without reading anything
+//     else unless another leaf shares them (a 2^-64 chance a pair, or
+//     grinding); those few are ordered and split by their whole paths,
+//     which the caller resolves from the reference (Reader.Resolve). The
+//     reference makes the key unique and the leaf findable; storing the
+//     leaf hash rather than the value's means a rehash is inner nodes only;
 //   - the (hash, leaf count) of every subtree, at every depth, that holds
 //     at least StoreThreshold leaves. A smaller subtree is recomputed from
 //     its leaves, which are adjacent in the leaf table: one short scan.

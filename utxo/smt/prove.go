@@ -4,7 +4,8 @@ import "bytes"
 
 // LeafProof proves one leaf: Siblings[d] is the hash of the other child of
 // the leaf's ancestor at depth d, top down, so the leaf sits at depth
-// len(Siblings) and bit d of its path says on which side.
+// len(Siblings) and bit d of its path says on which side. Leaf.Path is
+// whole.
 type LeafProof struct {
 	Leaf     Leaf
 	Siblings []Hash
@@ -12,7 +13,7 @@ type LeafProof struct {
 
 // Root recomputes the root the proof leads to.
 func (p *LeafProof) Root() Hash {
-	h := p.Leaf.Hash()
+	h := p.Leaf.Hash
 	for d := len(p.Siblings) - 1; d >= 0; d-- {
 		if bit(&p.Leaf.Path, d) == 0 {
 			h = InnerHash(&h, &p.Siblings[d])
@@ -32,13 +33,14 @@ type Proof struct {
 	Left, Right *LeafProof
 }
 
-// Prove returns the proof for path in the tree stored in r.
-func (t *Tables) Prove(r Reader, path Hash) (*Proof, error) {
-	lp, err := t.proveAt(r, path)
+// Prove returns the proof for the leaf of path (whole) and ref in the tree
+// stored in r.
+func (t *Tables) Prove(r Reader, path Hash, ref []byte) (*Proof, error) {
+	lp, err := t.proveAt(r, path, ref)
 	if err != nil {
 		return nil, err
 	}
-	if lp != nil && lp.Leaf.Path == path {
+	if lp != nil {
 		return &Proof{Found: true, Leaf: lp}, nil
 	}
 	left, right, err := t.neighbours(r, path)
@@ -46,27 +48,26 @@ func (t *Tables) Prove(r Reader, path Hash) (*Proof, error) {
 		return nil, err
 	}
 	p := &Proof{}
-	if left != nil {
-		if p.Left, err = t.proveAt(r, left.Path); err != nil {
+	for _, n := range []struct {
+		l   *Leaf
+		dst **LeafProof
+	}{{left, &p.Left}, {right, &p.Right}} {
+		if n.l == nil {
+			continue
+		}
+		if *n.dst, err = t.proveAt(r, n.l.Path, n.l.Ref); err != nil {
 			return nil, err
 		}
-	}
-	if right != nil {
-		if p.Right, err = t.proveAt(r, right.Path); err != nil {
-			return nil, err
+		if *n.dst == nil {
+			return nil, corruptf("a neighbouring leaf is in the leaf table but not in the tree")
 		}
-	}
-	if (left != nil && (p.Left == nil || p.Left.Leaf.Path != left.Path)) ||
-		(right != nil && (p.Right == nil || p.Right.Leaf.Path != right.Path)) {
-		return nil, corruptf("a neighbouring leaf is in the leaf table but not in the tree")
 	}
 	return p, nil
 }
 
-// proveAt descends towards path and returns the leaf found where path
-// would sit, with its siblings: path's own leaf, another leaf (path is
-// absent), or nil (the position is empty).
-func (t *Tables) proveAt(r Reader, path Hash) (*LeafProof, error) {
+// proveAt descends towards path and returns the leaf of path and ref with
+// its siblings, or nil when the tree does not hold it.
+func (t *Tables) proveAt(r Reader, path Hash, ref []byte) (*LeafProof, error) {
 	var sibs []Hash
 	var prefix Hash
 	d := 0
@@ -95,38 +96,79 @@ func (t *Tables) proveAt(r Reader, path Hash) (*LeafProof, error) {
 		return nil, err
 	}
 	for len(leaves) >= 2 {
+		if d >= 256 {
+			return nil, corruptf("two leaves at path %x", leaves[0].Path)
+		}
+		if d >= shortBits {
+			if err := resolve(r, leaves); err != nil {
+				return nil, err
+			}
+		}
 		i := splitAt(leaves, d)
 		own, other := leaves[:i], leaves[i:]
 		if bit(&path, d) == 1 {
 			own, other = other, own
 		}
-		sibs = append(sibs, hashLeaves(d+1, other))
+		h, err := hashLeaves(r, d+1, other)
+		if err != nil {
+			return nil, err
+		}
+		sibs = append(sibs, h)
 		leaves = own
 		d++
 	}
-	if len(leaves) == 0 {
+	if len(leaves) == 0 || keyCmp(&leaves[0].Path, leaves[0].Ref, &path, ref) != 0 {
 		return nil, nil
 	}
-	return &LeafProof{Leaf: leaves[0], Siblings: sibs}, nil
+	l := leaves[0]
+	l.Path, l.Full = path, true
+	return &LeafProof{Leaf: l, Siblings: sibs}, nil
 }
 
 // neighbours returns the leaves just before and just after path (absent),
-// either nil at an end.
+// either nil at an end, with whole paths.
 func (t *Tables) neighbours(r Reader, path Hash) (left, right *Leaf, err error) {
-	// The right one: the first leaf after path in the leaf table.
-	err = r.Scan(t.Leaves, t.LeafKey(&path), func(k, v []byte) (bool, error) {
+	// The right one: the first leaf after path in path order. The leaf
+	// table is in that order but among leaves sharing a short path, so
+	// the leaves sharing path's, then those sharing the next short path,
+	// are resolved and compared whole.
+	var same, next []Leaf
+	start := make([]byte, 0, len(t.Leaves)+ShortPath)
+	start = append(append(start, t.Leaves...), path[:ShortPath]...)
+	err = r.Scan(t.Leaves, start, func(k, v []byte) (bool, error) {
 		l, err := t.DecodeLeaf(k, v)
 		if err != nil {
 			return false, err
 		}
-		if l.Path == path {
-			return true, nil
+		switch {
+		case bytes.Equal(l.Path[:ShortPath], path[:ShortPath]):
+			same = append(same, l)
+		case len(next) == 0 || bytes.Equal(l.Path[:ShortPath], next[0].Path[:ShortPath]):
+			next = append(next, l)
+		default:
+			return false, nil
 		}
-		right = &l
-		return false, nil
+		return true, nil
 	})
 	if err != nil {
 		return nil, nil, err
+	}
+	if err := resolve(r, same); err != nil {
+		return nil, nil, err
+	}
+	for i := range same {
+		if bytes.Compare(same[i].Path[:], path[:]) > 0 {
+			right = &same[i]
+			break
+		}
+	}
+	if right == nil && len(next) > 0 {
+		if len(next) > 1 {
+			if err := resolve(r, next); err != nil {
+				return nil, nil, err
+			}
+		}
+		right = &next[0]
 	}
 	// The left one: the last leaf of the deepest non-empty subtree left of
 	// path's way down, found by walking down that subtree's right edge.
@@ -158,16 +200,54 @@ func (t *Tables) neighbours(r Reader, path Hash) (left, right *Leaf, err error) 
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := resolveShared(r, leaves, path[:ShortPath]); err != nil {
+		return nil, nil, err
+	}
 	for i := len(leaves) - 1; i >= 0; i-- {
 		if bytes.Compare(leaves[i].Path[:], path[:]) < 0 {
-			return &leaves[i], right, nil
+			// The last of its short path's leaves: resolved, the
+			// greatest path among them is last.
+			if err := resolveShared(r, leaves, leaves[i].Path[:ShortPath]); err != nil {
+				return nil, nil, err
+			}
+			left = &leaves[i]
+			break
 		}
 	}
-	if lastLeft == nil {
-		return nil, right, nil
+	if left == nil && lastLeft != nil {
+		if left, err = t.lastLeaf(r, lastDepth, *lastLeft); err != nil {
+			return nil, nil, err
+		}
 	}
-	l, err := t.lastLeaf(r, lastDepth, *lastLeft)
-	return l, right, err
+	if left != nil && !left.Full {
+		s := []Leaf{*left}
+		if err := resolve(r, s); err != nil {
+			return nil, nil, err
+		}
+		left = &s[0]
+	}
+	if right != nil && !right.Full {
+		s := []Leaf{*right}
+		if err := resolve(r, s); err != nil {
+			return nil, nil, err
+		}
+		right = &s[0]
+	}
+	return left, right, nil
+}
+
+// resolveShared resolves the leaves (in key order) whose short path is
+// short, so that they compare by whole path with a path that has it.
+func resolveShared(r Reader, leaves []Leaf, short []byte) error {
+	i := 0
+	for i < len(leaves) && bytes.Compare(leaves[i].Path[:ShortPath], short) < 0 {
+		i++
+	}
+	j := i
+	for j < len(leaves) && bytes.Equal(leaves[j].Path[:ShortPath], short) {
+		j++
+	}
+	return resolve(r, leaves[i:j])
 }
 
 // lastLeaf returns the leaf with the greatest path in the non-empty
@@ -197,6 +277,10 @@ func (t *Tables) lastLeaf(r Reader, d int, prefix Hash) (*Leaf, error) {
 	}
 	if len(leaves) == 0 {
 		return nil, corruptf("an empty subtree was counted as holding leaves")
+	}
+	// The last leaves may share a short path: the greatest whole path wins.
+	if err := resolveShared(r, leaves, leaves[len(leaves)-1].Path[:ShortPath]); err != nil {
+		return nil, err
 	}
 	return &leaves[len(leaves)-1], nil
 }

@@ -8,14 +8,30 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
 // memKV is a sorted in-memory store: Reader for Apply and Prove, Writer
-// for Apply's output once applied.
-type memKV struct{ m map[string][]byte }
+// for Apply's output once applied. paths resolves references as a caller
+// would from its own table (every path ever applied is known).
+type memKV struct {
+	m       map[string][]byte
+	paths   map[string]Hash
+	resolve atomic.Int64 // Resolve calls
+	applies int
+}
 
-func newMemKV() *memKV { return &memKV{m: map[string][]byte{}} }
+func newMemKV() *memKV { return &memKV{m: map[string][]byte{}, paths: map[string]Hash{}} }
+
+func (s *memKV) Resolve(short, ref []byte) (Hash, error) {
+	s.resolve.Add(1)
+	p, ok := s.paths[string(ref)]
+	if !ok || !bytes.Equal(p[:ShortPath], short) {
+		return Hash{}, fmt.Errorf("no leaf %x/%x", short, ref)
+	}
+	return p, nil
+}
 
 func (s *memKV) Get(k []byte) ([]byte, bool, error) {
 	v, ok := s.m[string(k)]
@@ -77,17 +93,41 @@ func (m model) leaves() []Leaf {
 	return out
 }
 
-func (m model) root() Hash { return hashLeaves(0, m.leaves()) }
+func (m model) root() Hash {
+	h, err := hashLeaves(nil, 0, m.leaves())
+	if err != nil {
+		panic(err)
+	}
+	return h
+}
+
+// set is the change that sets key's leaf (ref: the key) to value.
+func set(key, value []byte) Change { return setAt(PathOf(key), key, value) }
+
+func setAt(path Hash, ref, value []byte) Change { return Set(NewLeaf(path, ValueHash(value), ref)) }
+
+func leafOf(c Change) Leaf { return Leaf{Path: c.Path, Full: true, Hash: c.Hash, Ref: c.Ref} }
 
 func applyChanges(t *testing.T, kv *memKV, changes []Change) Hash {
 	t.Helper()
 	slices.SortFunc(changes, func(a, b Change) int { return bytes.Compare(a.Path[:], b.Path[:]) })
-	b := newBatch()
-	root, _, err := tables.Apply(kv, changes, b)
+	for _, c := range changes {
+		kv.paths[string(c.Ref)] = c.Path
+	}
+	// Every other batch of two or more goes through ApplySplit's halves.
+	b, b1 := newBatch(), newBatch()
+	var root Hash
+	var err error
+	if kv.applies++; kv.applies%2 == 0 {
+		root, _, err = tables.ApplySplit([2]Reader{kv, kv}, [2]Writer{b, b1}, changes)
+	} else {
+		root, _, err = tables.Apply(kv, changes, b)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	kv.apply(b)
+	kv.apply(b1)
 	return root
 }
 
@@ -110,19 +150,19 @@ func TestApplyMatchesScratch(t *testing.T) {
 			case op < 6 || len(m) == 0: // insert
 				k := keyOf(next)
 				next++
-				p := PathOf(k)
-				changes[p] = Change{Path: p, ValueHash: ValueHash(valueOf(next, 0)), Ref: k}
+				c := set(k, valueOf(next, 0))
+				changes[c.Path] = c
 			case op < 8: // delete a present leaf
-				for p := range m {
-					changes[p] = Change{Path: p, Delete: true}
+				for p, l := range m {
+					changes[p] = Change{Path: p, Delete: true, Ref: l.Ref}
 					break
 				}
 			case op < 9: // delete a missing key
-				p := PathOf(keyOf(1 << 40))
-				changes[p] = Change{Path: p, Delete: true}
+				k := keyOf(1 << 40)
+				changes[PathOf(k)] = Change{Path: PathOf(k), Delete: true, Ref: k}
 			default: // replace a present leaf's value
 				for p, l := range m {
-					changes[p] = Change{Path: p, ValueHash: ValueHash(valueOf(round, 1)), Ref: l.Ref}
+					changes[p] = setAt(p, l.Ref, valueOf(round, 1))
 					break
 				}
 			}
@@ -133,7 +173,7 @@ func TestApplyMatchesScratch(t *testing.T) {
 			if c.Delete {
 				delete(m, c.Path)
 			} else {
-				m[c.Path] = Leaf{Path: c.Path, ValueHash: c.ValueHash, Ref: c.Ref}
+				m[c.Path] = leafOf(c)
 			}
 		}
 		got := applyChanges(t, kv, list)
@@ -158,7 +198,10 @@ func checkLayout(t *testing.T, kv *memKV, m model) {
 		if len(leaves) < StoreThreshold {
 			return
 		}
-		h := hashLeaves(d, leaves)
+		h, err := hashLeaves(nil, d, leaves)
+		if err != nil {
+			t.Fatal(err)
+		}
 		want[string(tables.nodeKey(d, &prefix))] = encodeNode(&h, uint64(len(leaves)))
 		i := splitAt(leaves, d)
 		walk(d+1, prefix, leaves[:i])
@@ -167,7 +210,7 @@ func checkLayout(t *testing.T, kv *memKV, m model) {
 	leaves := m.leaves()
 	walk(0, Hash{}, leaves)
 	for _, l := range leaves {
-		want[string(tables.LeafKey(&l.Path))] = encodeLeafValue(&l.ValueHash, l.Ref)
+		want[string(tables.LeafKey(&l.Path, l.Ref))] = l.Hash[:]
 	}
 	if len(want) != len(kv.m) {
 		t.Fatalf("store has %d records, the set needs %d", len(kv.m), len(want))
@@ -184,8 +227,7 @@ func TestBatchingDoesNotMatter(t *testing.T) {
 	// through inserts later deleted: byte-identical stores.
 	var all []Change
 	for i := range 500 {
-		k := keyOf(i)
-		all = append(all, Change{Path: PathOf(k), ValueHash: ValueHash(valueOf(i, 0)), Ref: k})
+		all = append(all, set(keyOf(i), valueOf(i, 0)))
 	}
 	one := newMemKV()
 	applyChanges(t, one, slices.Clone(all))
@@ -195,12 +237,11 @@ func TestBatchingDoesNotMatter(t *testing.T) {
 	}
 	detour := newMemKV()
 	for i := range 700 {
-		k := keyOf(i)
-		applyChanges(t, detour, []Change{{Path: PathOf(k), ValueHash: ValueHash(valueOf(i, 0)), Ref: k}})
+		applyChanges(t, detour, []Change{set(keyOf(i), valueOf(i, 0))})
 	}
 	var dels []Change
 	for i := 500; i < 700; i++ {
-		dels = append(dels, Change{Path: PathOf(keyOf(i)), Delete: true})
+		dels = append(dels, Change{Path: PathOf(keyOf(i)), Delete: true, Ref: keyOf(i)})
 	}
 	applyChanges(t, detour, dels)
 	for name, kv := range map[string]*memKV{"one at a time": step, "insert then delete": detour} {
@@ -215,7 +256,7 @@ func TestBatchingDoesNotMatter(t *testing.T) {
 	}
 	// Deleting everything empties the store.
 	for i := range all {
-		all[i] = Change{Path: all[i].Path, Delete: true}
+		all[i] = Change{Path: all[i].Path, Delete: true, Ref: all[i].Ref}
 	}
 	if root := applyChanges(t, one, all); root != Empty || len(one.m) != 0 {
 		t.Fatalf("after deleting all: root %x, %d records", root, len(one.m))
@@ -229,15 +270,14 @@ func TestProve(t *testing.T) {
 			m := model{}
 			var changes []Change
 			for i := range n {
-				k := keyOf(i)
-				c := Change{Path: PathOf(k), ValueHash: ValueHash(valueOf(i, 0)), Ref: k}
+				c := set(keyOf(i), valueOf(i, 0))
 				changes = append(changes, c)
-				m[c.Path] = Leaf{Path: c.Path, ValueHash: c.ValueHash, Ref: k}
+				m[c.Path] = leafOf(c)
 			}
 			root := applyChanges(t, kv, changes)
 			leaves := m.leaves()
 			for i := range min(n, 200) {
-				p, err := tables.Prove(kv, PathOf(keyOf(i)))
+				p, err := tables.Prove(kv, PathOf(keyOf(i)), keyOf(i))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -247,7 +287,7 @@ func TestProve(t *testing.T) {
 			}
 			for i := range 200 {
 				path := PathOf(keyOf(n + i))
-				p, err := tables.Prove(kv, path)
+				p, err := tables.Prove(kv, path, keyOf(n+i))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -271,7 +311,11 @@ func checkNeighbour(t *testing.T, lp *LeafProof, leaves []Leaf, i int, root Hash
 		return
 	}
 	if lp == nil || lp.Leaf.Path != leaves[i].Path || lp.Root() != root {
-		t.Fatalf("neighbour %d wrong or unproven", i)
+		got := "none"
+		if lp != nil {
+			got = fmt.Sprintf("%x (root ok %v)", lp.Leaf.Path, lp.Root() == root)
+		}
+		t.Fatalf("neighbour %d wrong or unproven: %s, want %x", i, got, leaves[i].Path)
 	}
 }
 
@@ -280,10 +324,9 @@ func TestBuildEqualsApply(t *testing.T) {
 		var changes []Change
 		m := model{}
 		for i := range n {
-			k := keyOf(i)
-			c := Change{Path: PathOf(k), ValueHash: ValueHash(valueOf(i, 0)), Ref: k}
+			c := set(keyOf(i), valueOf(i, 0))
 			changes = append(changes, c)
-			m[c.Path] = Leaf{Path: c.Path, ValueHash: c.ValueHash, Ref: k}
+			m[c.Path] = leafOf(c)
 		}
 		applied := newMemKV()
 		want := applyChanges(t, applied, changes)
@@ -326,7 +369,7 @@ func TestBuildEqualsApply(t *testing.T) {
 		}
 	}
 	// Out of order is refused.
-	leaves := model{PathOf(keyOf(1)): {Path: PathOf(keyOf(1))}, PathOf(keyOf(2)): {Path: PathOf(keyOf(2))}}.leaves()
+	leaves := model{PathOf(keyOf(1)): {Path: PathOf(keyOf(1)), Full: true}, PathOf(keyOf(2)): {Path: PathOf(keyOf(2)), Full: true}}.leaves()
 	i := 1
 	_, _, err := tables.Build(func() (Leaf, bool, error) {
 		if i < 0 {
@@ -337,5 +380,141 @@ func TestBuildEqualsApply(t *testing.T) {
 	}, newBatch(), nil)
 	if err == nil {
 		t.Fatal("leaves out of order were accepted")
+	}
+}
+
+// TestSharedShortPaths: leaves whose paths share their first 64 bits (the
+// leaf table's short path) — by chance once in 2^64, or ground on purpose —
+// are placed by their whole paths, resolved through the reader: roots,
+// layout, proofs and Build all agree with a from-scratch hash, down to a
+// group of over twice StoreThreshold whose stored nodes sit below depth 64.
+func TestSharedShortPaths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	pathIn := func(group int) Hash {
+		var p Hash
+		for i := range p {
+			p[i] = byte(rng.UintN(256))
+		}
+		if group >= 0 {
+			binary.BigEndian.PutUint64(p[:8], uint64(group)*0x0101010101010101)
+		}
+		return p
+	}
+	sizes := []int{2*StoreThreshold + 20, 2, 3, 2, StoreThreshold + 1}
+	kv := newMemKV()
+	m := model{}
+	var all []Leaf
+	next := 0
+	newLeaf := func(group int) Change {
+		next++
+		return setAt(pathIn(group), []byte(fmt.Sprintf("ref%d", next)), valueOf(next, 0))
+	}
+	for round := range 30 {
+		var changes []Change
+		seen := map[Hash]bool{}
+		add := func(c Change) {
+			if !seen[c.Path] {
+				seen[c.Path] = true
+				changes = append(changes, c)
+			}
+		}
+		if round == 0 {
+			for g, n := range sizes {
+				for range n {
+					add(newLeaf(g))
+				}
+			}
+			for range 300 {
+				add(newLeaf(-1))
+			}
+		} else {
+			for range 1 + rng.IntN(30) {
+				switch op := rng.IntN(4); {
+				case op == 0:
+					add(newLeaf(rng.IntN(len(sizes))))
+				case op == 1:
+					add(newLeaf(-1))
+				case op == 2 && len(all) > 0:
+					l := all[rng.IntN(len(all))]
+					add(Change{Path: l.Path, Delete: true, Ref: l.Ref})
+				case len(all) > 0:
+					l := all[rng.IntN(len(all))]
+					add(setAt(l.Path, l.Ref, valueOf(round, 2)))
+				}
+			}
+		}
+		for _, c := range changes {
+			if c.Delete {
+				delete(m, c.Path)
+			} else {
+				m[c.Path] = leafOf(c)
+			}
+		}
+		got := applyChanges(t, kv, changes)
+		if want := m.root(); got != want {
+			t.Fatalf("round %d: root %x, from scratch %x", round, got, want)
+		}
+		checkLayout(t, kv, m)
+		all = m.leaves()
+	}
+	if kv.resolve.Load() == 0 {
+		t.Fatal("nothing was resolved: the test placed no shared short paths")
+	}
+	deep := 0
+	for k := range kv.m {
+		if strings.HasPrefix(k, string(tables.Nodes)) && k[len(tables.Nodes)] > shortBits {
+			deep++
+		}
+	}
+	if deep == 0 {
+		t.Fatal("no stored node below depth 64")
+	}
+	root := m.root()
+	// Every leaf proven; absent paths in every group and outside them
+	// proven absent by their true neighbours.
+	for _, l := range all {
+		p, err := tables.Prove(kv, l.Path, l.Ref)
+		if err != nil || !p.Found || p.Leaf.Root() != root || p.Leaf.Leaf.Path != l.Path {
+			t.Fatalf("leaf %x: %v %+v", l.Path, err, p)
+		}
+	}
+	for g := -1; g < len(sizes); g++ {
+		for range 20 {
+			path := pathIn(g)
+			p, err := tables.Prove(kv, path, []byte("absent"))
+			if err != nil || p.Found {
+				t.Fatalf("absent %x: found %v, %v", path, p != nil && p.Found, err)
+			}
+			j := sort.Search(len(all), func(j int) bool { return bytes.Compare(all[j].Path[:], path[:]) > 0 })
+			checkNeighbour(t, p.Left, all, j-1, root)
+			checkNeighbour(t, p.Right, all, j, root)
+		}
+	}
+	// A path that exists with another reference is not that leaf.
+	if p, err := tables.Prove(kv, all[0].Path, []byte("other")); err != nil || p.Found {
+		t.Fatalf("a leaf was found under another reference: %v", err)
+	}
+	// Build writes the same records.
+	built := newMemKV()
+	b := newBatch()
+	i := 0
+	broot, _, err := tables.Build(func() (Leaf, bool, error) {
+		if i == len(all) {
+			return Leaf{}, false, nil
+		}
+		i++
+		return all[i-1], true, nil
+	}, b, nil)
+	if err != nil || broot != root {
+		t.Fatalf("build: %x, %v; want %x", broot, err, root)
+	}
+	built.apply(b)
+	if len(built.m) != len(kv.m) {
+		t.Fatalf("built %d records, applied %d", len(built.m), len(kv.m))
+	}
+	for k, v := range kv.m {
+		if !bytes.Equal(built.m[k], v) {
+			t.Fatalf("record %x differs", k)
+		}
 	}
 }
