@@ -81,13 +81,23 @@ func treeLeafHash(op *Outpoint, c *Coin) smt.Hash { return treeChange(op, c).Has
 type treeReader struct {
 	kv    KVReader
 	top   *treeTop
-	iters bool
+	use   cursorUse
 	leaf  *cursor
 	nodes map[byte]*cursor
 }
 
-func newTreeReader(kv KVReader, top *treeTop, iters bool) *treeReader {
-	return &treeReader{kv: kv, top: top, iters: iters}
+// cursorUse says what a treeReader reads through cursors: a flush both
+// tables; a proof, whose few node reads go to different depths, the leaf
+// table only (its scans then seek one iterator rather than open one each).
+type cursorUse int
+
+const (
+	leafCursor cursorUse = 1 << iota
+	nodeCursors
+)
+
+func newTreeReader(kv KVReader, top *treeTop, use cursorUse) *treeReader {
+	return &treeReader{kv: kv, top: top, use: use}
 }
 
 func (r *treeReader) close() {
@@ -194,7 +204,7 @@ func (r *treeReader) Get(key []byte) ([]byte, bool, error) {
 // nodeCursor is the cursor of key's depth (nil: read with Get).
 func (r *treeReader) nodeCursor(key []byte) *cursor {
 	n := len(treeTables.Nodes)
-	if !r.iters || len(key) <= n || !bytes.HasPrefix(key, treeTables.Nodes) {
+	if r.use&nodeCursors == 0 || len(key) <= n || !bytes.HasPrefix(key, treeTables.Nodes) {
 		return nil
 	}
 	d := key[n]
@@ -214,7 +224,7 @@ func (r *treeReader) Scan(pfx, start []byte, fn func(k, v []byte) (bool, error))
 	if bytes.Compare(start, pfx) > 0 {
 		from = start
 	}
-	if r.leaf == nil && r.iters && bytes.HasPrefix(pfx, treeTables.Leaves) {
+	if r.leaf == nil && r.use&leafCursor != 0 && bytes.HasPrefix(pfx, treeTables.Leaves) {
 		r.leaf = r.cursorFor(treeTables.Leaves)
 	}
 	if r.leaf == nil || !bytes.HasPrefix(pfx, treeTables.Leaves) {
@@ -458,7 +468,7 @@ func (e *Engine) treeHint(dirty int) int {
 func (e *Engine) computeTree(dirty []dirtyCoin) (*treeUpdate, error) {
 	changes := e.treeChanges(dirty)
 	var ws [2]encodedWrites
-	r0, r1 := newTreeReader(e.db, e.treeTop, true), newTreeReader(e.db, e.treeTop, true)
+	r0, r1 := newTreeReader(e.db, e.treeTop, leafCursor|nodeCursors), newTreeReader(e.db, e.treeTop, leafCursor|nodeCursors)
 	defer r0.close()
 	defer r1.close()
 	root, n, err := treeTables.ApplySplit([2]smt.Reader{r0, r1}, [2]smt.Writer{&ws[0], &ws[1]}, changes)

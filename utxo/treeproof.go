@@ -50,7 +50,7 @@ func (r *Reader) ProveCoin(op Outpoint) (*CoinProof, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := newTreeReader(r.kv, nil, false)
+	tr := newTreeReader(r.kv, nil, leafCursor)
 	defer tr.close()
 	p, err := treeTables.Prove(tr, smt.PathOf(TreeKey(op)), treeRef(&op))
 	if err != nil {

@@ -70,26 +70,32 @@ func (t *Tables) Prove(r Reader, path Hash, ref []byte) (*Proof, error) {
 func (t *Tables) proveAt(r Reader, path Hash, ref []byte) (*LeafProof, error) {
 	var sibs []Hash
 	var prefix Hash
+	// A subtree's node is stored exactly when it holds StoreThreshold
+	// leaves, and its count is its parent's less its sibling's: reading
+	// the sibling at each level tells whether the way down goes on
+	// through stored nodes, so only siblings are read.
+	_, n, stored, err := t.node(r, 0, &prefix)
+	if err != nil {
+		return nil, err
+	}
 	d := 0
-	for {
-		_, n, stored, err := t.node(r, d, &prefix)
-		if err != nil {
-			return nil, err
-		}
-		if !stored {
-			break
-		}
+	for stored {
 		if d >= 256 || n < 2 {
 			return nil, corruptf("stored node at depth %d", d)
 		}
 		own, other := withBit(prefix, d, bit(&path, d)), withBit(prefix, d, 1-bit(&path, d))
-		h, _, err := t.subtree(r, d+1, &other)
+		h, on, err := t.subtree(r, d+1, &other)
 		if err != nil {
 			return nil, err
+		}
+		if on > n {
+			return nil, corruptf("depth %d: a subtree counts %d leaves of its parent's %d", d+1, on, n)
 		}
 		sibs = append(sibs, h)
 		prefix = own
 		d++
+		n -= on
+		stored = n >= StoreThreshold
 	}
 	leaves, err := t.scan(r, d, &prefix, nil)
 	if err != nil {

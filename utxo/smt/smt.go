@@ -190,14 +190,25 @@ func (t *Tables) nodeKey(d int, prefix *Hash) []byte {
 }
 
 // DecodeLeaf decodes a leaf table record (its path is short).
-func (t *Tables) DecodeLeaf(key, value []byte) (Leaf, error) {
+func (t *Tables) DecodeLeaf(key, value []byte) (Leaf, error) { return t.decodeLeaf(key, value, nil) }
+
+// decodeLeaf is DecodeLeaf with the reference copied into *arena when
+// given (a scan's leaves share one allocation).
+func (t *Tables) decodeLeaf(key, value []byte, arena *[]byte) (Leaf, error) {
 	if len(key) <= len(t.Leaves)+ShortPath || len(value) != 32 {
 		return Leaf{}, corruptf("leaf record of %d/%d bytes", len(key), len(value))
 	}
 	var l Leaf
 	copy(l.Path[:], key[len(t.Leaves):len(t.Leaves)+ShortPath])
 	copy(l.Hash[:], value)
-	l.Ref = bytes.Clone(key[len(t.Leaves)+ShortPath:])
+	ref := key[len(t.Leaves)+ShortPath:]
+	if arena == nil {
+		l.Ref = bytes.Clone(ref)
+		return l, nil
+	}
+	start := len(*arena)
+	*arena = append(*arena, ref...)
+	l.Ref = (*arena)[start:len(*arena):len(*arena)]
 	return l, nil
 }
 
@@ -275,8 +286,14 @@ func (t *Tables) scan(r Reader, d int, prefix *Hash, dst []Leaf) ([]Leaf, error)
 	start := make([]byte, 0, len(t.Leaves)+ShortPath)
 	start = append(append(start, t.Leaves...), prefix[:ShortPath]...)
 	from := len(dst)
+	// The references of a scan share one arena: a new one when it fills,
+	// as earlier leaves keep pointing into the old.
+	var arena []byte
 	err := r.Scan(p, start, func(k, v []byte) (bool, error) {
-		l, err := t.DecodeLeaf(k, v)
+		if cap(arena)-len(arena) < 64 {
+			arena = make([]byte, 0, 1024)
+		}
+		l, err := t.decodeLeaf(k, v, &arena)
 		if err != nil {
 			return false, err
 		}
