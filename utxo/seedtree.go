@@ -2,8 +2,11 @@ package utxo
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/satnode/satnode/utxo/smt"
@@ -60,66 +63,56 @@ func (l *seedLoad) buildTree() error {
 }
 
 // buildTree writes the UTXO tree of the coins table into a store that has
-// none, in updates of about budget bytes, sorting the leaves in runs under
-// dir ("" keeps them in memory). progress is called with the leaves
-// written so far.
+// none, in updates of about budget bytes in all, sorting the leaves in
+// runs under dir ("" keeps them in memory). progress is called with the
+// leaves written so far.
+//
+// Both steps keep two cores busy: the two halves of the coins table (by
+// the txid's first byte) are read, hashed and sorted into runs on two
+// goroutines; then, while smt.Build hashes the merged leaves, the updates
+// it fills are written on another.
 func (e *Engine) buildTree(dir string, budget int64, progress func(uint64)) (smt.Hash, uint64, error) {
-	// The tables are written here, not by flushes.
-	e.treeTop.reset()
-	defer e.treeTop.reset()
-	runs, err := newIndexRuns(dir)
-	if err != nil {
+	var runs [2]*indexRuns
+	for i := range runs {
+		sub := ""
+		if dir != "" {
+			sub = filepath.Join(dir, strconv.Itoa(i))
+		}
+		r, err := newIndexRuns(sub)
+		if err != nil {
+			return smt.Hash{}, 0, err
+		}
+		defer r.remove()
+		runs[i] = r
+	}
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = e.treeRuns(runs[i], i, budget/2)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
 		return smt.Hash{}, 0, err
 	}
-	defer runs.remove()
-	it := e.db.Iterate(prefix(tagCoin), nil)
-	for it.Next() {
-		k := it.Key()
-		op, err := parseOutpoint(k[2:])
-		if err != nil {
-			it.Release()
-			return smt.Hash{}, 0, corruptf("coin key %x: %v", k, err)
-		}
-		c, err := DecodeCoin(it.Value())
-		if err != nil {
-			it.Release()
-			return smt.Hash{}, 0, corruptf("coin %s: %v", op, err)
-		}
-		// Runs hold the whole path (the order Build needs, after the
-		// two-byte prefix the runs' sort expects) and the leaf hash and
-		// reference.
-		ch := treeChange(&op, &c)
-		runs.addKV(append(bytes.Clone(treeTables.Leaves), ch.Path[:]...), append(ch.Hash[:], ch.Ref...))
-		if runs.bytes() >= budget {
-			if err := runs.spill(); err != nil {
-				it.Release()
-				return smt.Hash{}, 0, err
-			}
-		}
-	}
-	err = it.Err()
-	it.Release()
-	if err != nil {
+	// One merge over both halves' runs.
+	if err := runs[1].spill(); err != nil {
 		return smt.Hash{}, 0, err
 	}
-	m, err := runs.merger()
+	runs[0].mem = append(runs[0].mem, runs[1].mem...)
+	runs[0].files = append(runs[0].files, runs[1].files...)
+	m, err := runs[0].merger()
 	if err != nil {
 		return smt.Hash{}, 0, err
 	}
 	defer m.close()
-	w := &encodedWrites{}
+
+	tw := newTreeWriter(e.db)
+	batch := max(budget/3, 1<<20)
 	var written uint64
-	flush := func() error {
-		if w.n == 0 {
-			return nil
-		}
-		err := e.db.Update(w.hint(), true, func(b Batch) error {
-			w.put(b)
-			return nil
-		})
-		w.reset()
-		return err
-	}
 	root, n, err := treeTables.Build(func() (smt.Leaf, bool, error) {
 		k, v, ok, err := m.next()
 		if err != nil || !ok {
@@ -132,23 +125,123 @@ func (e *Engine) buildTree(dir string, budget int64, progress func(uint64)) (smt
 		copy(l.Path[:], k[len(treeTables.Leaves):])
 		copy(l.Hash[:], v)
 		return l, true, nil
-	}, w, func() error {
+	}, tw, func() error {
 		written++
 		if progress != nil {
 			progress(written)
 		}
-		if int64(w.size) < budget {
+		if int64(tw.cur.size) < batch {
 			return nil
 		}
-		return flush()
+		return tw.send()
 	})
+	if err == nil {
+		err = tw.send()
+	}
+	if cerr := tw.close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return smt.Hash{}, 0, fmt.Errorf("utxo: building the tree: %w", err)
 	}
-	if err := flush(); err != nil {
-		return smt.Hash{}, 0, err
-	}
 	return root, n, nil
+}
+
+// treeRuns reads half of the coins table (half 0: txids whose first byte
+// is below 0x80) and adds each coin's leaf to runs, spilling at budget.
+// The runs hold the whole path (the order Build needs, after the two-byte
+// prefix the runs' sort expects) and the leaf hash and reference.
+func (e *Engine) treeRuns(runs *indexRuns, half int, budget int64) error {
+	var start []byte
+	if half == 1 {
+		start = append(prefix(tagCoin), 0x80)
+	}
+	it := e.db.Iterate(prefix(tagCoin), start)
+	defer it.Release()
+	key := append([]byte(nil), treeTables.Leaves...)
+	for it.Next() {
+		k := it.Key()
+		if half == 0 && len(k) > 2 && k[2] >= 0x80 {
+			break
+		}
+		op, err := parseOutpoint(k[2:])
+		if err != nil {
+			return corruptf("coin key %x: %v", k, err)
+		}
+		c, err := DecodeCoin(it.Value())
+		if err != nil {
+			return corruptf("coin %s: %v", op, err)
+		}
+		ch := treeChange(&op, &c)
+		runs.addKV(append(key[:len(treeTables.Leaves)], ch.Path[:]...), append(ch.Hash[:], ch.Ref...))
+		if runs.bytes() >= budget {
+			if err := runs.spill(); err != nil {
+				return err
+			}
+		}
+	}
+	return it.Err()
+}
+
+// treeWriter is smt.Build's Writer during a load: the records go into
+// cur, and send hands cur to a goroutine that writes it to the store
+// while Build fills the next.
+type treeWriter struct {
+	cur   *encodedWrites
+	queue chan *encodedWrites
+	done  chan error
+	mu    sync.Mutex
+	err   error
+}
+
+func newTreeWriter(db Store) *treeWriter {
+	w := &treeWriter{cur: &encodedWrites{}, queue: make(chan *encodedWrites, 1), done: make(chan error, 1)}
+	go func() {
+		for ws := range w.queue {
+			if w.failed() != nil {
+				continue
+			}
+			err := db.Update(ws.hint(), true, func(b Batch) error {
+				ws.put(b)
+				return nil
+			})
+			if err != nil {
+				w.mu.Lock()
+				w.err = err
+				w.mu.Unlock()
+			}
+		}
+		w.done <- w.failed()
+	}()
+	return w
+}
+
+func (w *treeWriter) Put(k, v []byte) { w.cur.Put(k, v) }
+func (w *treeWriter) Delete(k []byte) { w.cur.Delete(k) }
+
+func (w *treeWriter) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// send queues cur for writing, reporting an earlier write's failure.
+func (w *treeWriter) send() error {
+	if err := w.failed(); err != nil {
+		return err
+	}
+	if w.cur.n == 0 {
+		return nil
+	}
+	w.queue <- w.cur
+	w.cur = &encodedWrites{}
+	return nil
+}
+
+// close waits for the queued writes and returns the first failure.
+func (w *treeWriter) close() error {
+	close(w.queue)
+	return <-w.done
 }
 
 // deleteTables deletes every record of the tables, in updates of about

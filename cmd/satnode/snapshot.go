@@ -267,6 +267,22 @@ func printLoadProgress(w io.Writer, p utxo.SeedProgress, size int64) {
 		fmt.Fprintln(w, line+fmt.Sprintf(" (%v since the load began)", p.Elapsed.Round(time.Second)))
 		return
 	}
+	if p.Phase == utxo.LoadTree && !p.Done {
+		line := fmt.Sprintf("snapshot load: UTXO tree %d/%d leaves", p.TreeLeaves, p.Coins)
+		if p.Coins > 0 {
+			line += fmt.Sprintf(" (%.1f%%)", 100*float64(p.TreeLeaves)/float64(p.Coins))
+		}
+		if s := p.TreeElapsed.Seconds(); s > 0 && p.TreeLeaves > 0 {
+			rate := float64(p.TreeLeaves) / s
+			line += fmt.Sprintf(", %.0f leaves/s", rate)
+			if p.Coins > p.TreeLeaves {
+				line += fmt.Sprintf(", ETA %v", time.Duration(float64(p.Coins-p.TreeLeaves)/rate*float64(time.Second)).Round(time.Second))
+			}
+		}
+		fmt.Fprintln(w, line+fmt.Sprintf(" (tree phase %v, %v since the load began)", p.TreeElapsed.Round(time.Second),
+			p.Elapsed.Round(time.Second)))
+		return
+	}
 	line := fmt.Sprintf("snapshot load: %d/%d coins", p.Read, p.Expected)
 	if p.Expected > 0 {
 		line += fmt.Sprintf(" (%.1f%%)", 100*float64(p.Read)/float64(p.Expected))

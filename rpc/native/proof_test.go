@@ -8,6 +8,7 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/txscript"
+	ics23 "github.com/cosmos/ics23/go"
 
 	"github.com/satnode/satnode/rpc/native"
 	"github.com/satnode/satnode/rpc/verify"
@@ -50,6 +51,7 @@ func TestProofs(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
+		rawICS23(t, path, p, hash)
 		if wantUnspent != nil && res.Unspent != *wantUnspent {
 			t.Fatalf("%s: unspent %v", path, res.Unspent)
 		}
@@ -112,4 +114,34 @@ func addressesOf(script []byte) (string, error) {
 		return "", fmt.Errorf("%v (%d addresses)", err, len(addrs))
 	}
 	return addrs[0].EncodeAddress(), nil
+}
+
+// rawICS23 checks a served proof with nothing but the ICS-23 library's
+// own calls and specs: the coin (or its absence) against the UTXO root
+// with SmtSpec, and the root against the app hash with TendermintSpec.
+func rawICS23(t *testing.T, path string, p *verify.UTXOProof, appHash [32]byte) {
+	t.Helper()
+	proof, err := verify.DecodeProof(p.Proof)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	key := p.Outpoint.Key()
+	if p.Unspent {
+		if !ics23.VerifyMembership(ics23.SmtSpec, []byte(p.UTXORoot), proof, key, p.Coin.TreeValue()) {
+			t.Fatalf("%s: ics23.VerifyMembership(SmtSpec) refused the coin", path)
+		}
+		// And the standard non-membership check refuses it.
+		if proof.GetExist() != nil && ics23.VerifyNonMembership(ics23.SmtSpec, []byte(p.UTXORoot), proof, key) {
+			t.Fatalf("%s: a membership proof passed as non-membership", path)
+		}
+	} else if !ics23.VerifyNonMembership(ics23.SmtSpec, []byte(p.UTXORoot), proof, key) {
+		t.Fatalf("%s: ics23.VerifyNonMembership(SmtSpec) refused the absence", path)
+	}
+	rootProof, err := verify.DecodeProof(p.RootProof)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if !ics23.VerifyMembership(ics23.TendermintSpec, appHash[:], rootProof, []byte("utxo"), []byte(p.UTXORoot)) {
+		t.Fatalf("%s: ics23.VerifyMembership(TendermintSpec) refused the UTXO root in the app hash", path)
+	}
 }
