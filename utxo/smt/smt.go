@@ -285,13 +285,18 @@ func (t *Tables) scan(r Reader, d int, prefix *Hash, dst []Leaf) ([]Leaf, error)
 	p = append(append(p, t.Leaves...), prefix[:known>>3]...)
 	start := make([]byte, 0, len(t.Leaves)+ShortPath)
 	start = append(append(start, t.Leaves...), prefix[:ShortPath]...)
+	if dst == nil {
+		// A subtree scanned holds under StoreThreshold leaves (or is
+		// one of them): one allocation instead of a doubling series.
+		dst = make([]Leaf, 0, StoreThreshold)
+	}
 	from := len(dst)
 	// The references of a scan share one arena: a new one when it fills,
 	// as earlier leaves keep pointing into the old.
 	var arena []byte
 	err := r.Scan(p, start, func(k, v []byte) (bool, error) {
 		if cap(arena)-len(arena) < 64 {
-			arena = make([]byte, 0, 1024)
+			arena = make([]byte, 0, 16*StoreThreshold)
 		}
 		l, err := t.decodeLeaf(k, v, &arena)
 		if err != nil {
