@@ -58,11 +58,12 @@ bench-live:
 # SNAPSHOT_COINS (20M) coins from `satnode gen snapshot` (cached in
 # .bench/), loaded by `satnode snapshot load` at the default cache budget:
 # coins/s, peak RSS of the load process, bytes on disk per UTXO and per
-# table. Then, on that store: 200 generated blocks spending random old
+# table, and how long the UTXO tree phase took. Then, on that store: 200 generated blocks spending random old
 # coins connected on a copy of it (tx/s), and gettxout at concurrency 64
 # beside the same load on a small store (bench-rpc's). Each run appends
-# its numbers to .bench/snapshot.jsonl. 20M coins: about 7 minutes in all
-# on 2 cores; 164M (mainnet) about 35 minutes and 50 GB of disk;
+# its numbers to .bench/snapshot.jsonl. 20M coins: about 9 minutes in all
+# on 2 cores (the load about 3, half of it the UTXO tree); 164M (mainnet)
+# about 50 minutes and 55 GB of disk;
 # SNAPSHOT_COINS=2000000 for a quick look.
 SNAPSHOT_COINS ?= 20000000
 # goleveldb's block cache of the connect and gettxout steps: a node's

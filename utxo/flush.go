@@ -283,17 +283,24 @@ func (e *Engine) encodeIndex(dirty []dirtyCoin) []byte {
 
 // putEncoded adds records prepared by encodeIndex to batch.
 func putEncoded(batch Batch, recs []byte) {
+	eachEncoded(recs, func(del bool, k, v []byte) {
+		if del {
+			batch.Delete(k)
+		} else {
+			batch.Put(k, v)
+		}
+	})
+}
+
+// eachEncoded calls fn for each record of recs (encodeIndex's format).
+func eachEncoded(recs []byte, fn func(del bool, k, v []byte)) {
 	for len(recs) > 0 {
 		del, kl := recs[0] == 1, int(recs[1])
 		k := recs[2 : 2+kl]
 		vl := int(recs[2+kl])
 		v := recs[3+kl : 3+kl+vl]
 		recs = recs[3+kl+vl:]
-		if del {
-			batch.Delete(k)
-		} else {
-			batch.Put(k, v)
-		}
+		fn(del, k, v)
 	}
 }
 

@@ -414,12 +414,7 @@ func (t *treeTop) written(w *encodedWrites) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, recs := range w.chunks {
-		for len(recs) > 0 {
-			del, kl := recs[0] == 1, int(recs[1])
-			k := recs[2 : 2+kl]
-			vl := int(recs[2+kl])
-			v := recs[3+kl : 3+kl+vl]
-			recs = recs[3+kl+vl:]
+		eachEncoded(recs, func(del bool, k, v []byte) {
 			if tk, upper := topKeyOf(k); upper {
 				if del {
 					t.m[tk] = nil
@@ -427,7 +422,7 @@ func (t *treeTop) written(w *encodedWrites) {
 					t.m[tk] = bytes.Clone(v)
 				}
 			}
-		}
+		})
 	}
 }
 
