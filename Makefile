@@ -38,8 +38,9 @@ bench: build
 
 # The RPC server under load on loopback, for SATNODE_LOAD_SECONDS (10) each:
 # gettxout at concurrency 64 against satnode and, same chain and outpoints,
-# against btcd; and p99 of paged /address/:addr/utxo for an address with
-# over 100k unspent outputs.
+# against btcd; p99 of paged /address/:addr/utxo for an address with
+# over 100k unspent outputs; and UTXO proofs (/v1/proof/utxo): generation
+# p99 with both cores busy, and at concurrency 8 and 64 over loopback.
 bench-rpc:
 	$(GO) test -run '^$$' -bench 'BenchmarkLoad' -benchtime 1x -timeout 30m -v ./rpc/ | grep -Ev '^(goos|goarch|pkg|cpu):'
 
