@@ -49,27 +49,43 @@ func TreeKey(op Outpoint) []byte { return appendTreeKey(make([]byte, 0, 36), &op
 // TreeValue is the tree's value for a coin.
 func TreeValue(c *Coin) []byte { return appendTreeValue(nil, c) }
 
-func treeRef(op *Outpoint) []byte {
-	r := make([]byte, treeRefTxid, treeRefTxid+5)
-	copy(r, op.Hash[:treeRefTxid])
-	return putVLQ(r, uint64(op.Index))
+func treeRef(op *Outpoint) []byte { return appendTreeRef(make([]byte, 0, treeRefTxid+5), op) }
+
+// appendTreeRef appends a leaf's reference to its coin: txid[:5] ‖
+// VARINT(vout).
+func appendTreeRef(dst []byte, op *Outpoint) []byte {
+	return putVLQ(append(dst, op.Hash[:treeRefTxid]...), uint64(op.Index))
+}
+
+// treePath is the tree's path of an outpoint.
+func treePath(op *Outpoint) smt.Hash {
+	var buf [36]byte
+	return smt.PathOf(appendTreeKey(buf[:0], op))
+}
+
+// treeLeaf is the leaf hash of coin c at path.
+func treeLeaf(path *smt.Hash, c *Coin) smt.Hash {
+	var buf [128]byte // most values fit: no allocation per coin
+	vh := smt.ValueHash(appendTreeValue(buf[:0], c))
+	return smt.LeafHash(path, &vh)
 }
 
 // treeChange is the tree's change for one coin (nil: spent).
 func treeChange(op *Outpoint, c *Coin) smt.Change {
-	var buf [128]byte // most values fit: no allocation per coin
-	ch := smt.Change{Path: smt.PathOf(appendTreeKey(buf[:0], op)), Ref: treeRef(op)}
+	ch := smt.Change{Path: treePath(op), Ref: treeRef(op)}
 	if c == nil {
 		ch.Delete = true
 		return ch
 	}
-	vh := smt.ValueHash(appendTreeValue(buf[:0], c))
-	ch.Hash = smt.LeafHash(&ch.Path, &vh)
+	ch.Hash = treeLeaf(&ch.Path, c)
 	return ch
 }
 
 // treeLeafHash is the leaf hash a coin's leaf must hold.
-func treeLeafHash(op *Outpoint, c *Coin) smt.Hash { return treeChange(op, c).Hash }
+func treeLeafHash(op *Outpoint, c *Coin) smt.Hash {
+	p := treePath(op)
+	return treeLeaf(&p, c)
+}
 
 // treeReader lets smt read the store (or a snapshot of it). A flush's
 // reads go forward through the tables in path order, depth by depth, so
@@ -259,11 +275,14 @@ func (r *treeReader) Resolve(short, ref []byte) (smt.Hash, error) {
 	if err != nil {
 		return smt.Hash{}, err
 	}
-	return smt.PathOf(TreeKey(op)), nil
+	return treePath(&op), nil
 }
 
 // findTreeCoin finds the coin of a leaf from its short path and
-// reference: the outpoint, and the coin itself with withCoin.
+// reference: the outpoint, and the coin itself with withCoin. It looks at
+// each txid with the reference's prefix (almost always one) once, reading
+// its coin at the reference's vout directly: never the txid's other
+// outputs, of which a hostile transaction can have a hundred thousand.
 func findTreeCoin(kv KVReader, short, ref []byte, withCoin bool) (Outpoint, Coin, error) {
 	if len(ref) < treeRefTxid+1 {
 		return Outpoint{}, Coin{}, corruptf("tree leaf %x: reference of %d bytes", short, len(ref))
@@ -273,29 +292,45 @@ func findTreeCoin(kv KVReader, short, ref []byte, withCoin bool) (Outpoint, Coin
 		return Outpoint{}, Coin{}, corruptf("tree leaf %x: bad reference %x", short, ref)
 	}
 	pfx := append(prefix(tagCoin), ref[:treeRefTxid]...)
-	it := kv.Iterate(pfx, nil)
-	defer it.Release()
-	for it.Next() {
-		op, err := parseOutpoint(it.Key()[2:])
+	var start []byte
+	for {
+		it := kv.Iterate(pfx, start)
+		found := it.Next()
+		var op Outpoint
+		if found && len(it.Key()) >= 2+32 {
+			copy(op.Hash[:], it.Key()[2:])
+		} else if found {
+			err = corruptf("coin key %x", it.Key())
+		}
+		if err == nil {
+			err = it.Err()
+		}
+		it.Release()
 		if err != nil {
-			return Outpoint{}, Coin{}, corruptf("coin key %x: %v", it.Key(), err)
+			return Outpoint{}, Coin{}, err
 		}
-		if uint64(op.Index) != vout {
-			continue
+		if !found {
+			break
 		}
-		if p := smt.PathOf(TreeKey(op)); !bytes.Equal(p[:len(short)], short) {
-			continue
-		}
-		var c Coin
-		if withCoin {
-			if c, err = DecodeCoin(bytes.Clone(it.Value())); err != nil {
-				return Outpoint{}, Coin{}, corruptf("coin %s: %v", op, err)
+		op.Index = uint32(vout)
+		if p := treePath(&op); bytes.Equal(p[:len(short)], short) {
+			v, err := kv.Get(appendCoinKey(nil, &op))
+			switch {
+			case err == nil:
+				var c Coin
+				if withCoin {
+					if c, err = DecodeCoin(v); err != nil {
+						return Outpoint{}, Coin{}, corruptf("coin %s: %v", op, err)
+					}
+				}
+				return op, c, nil
+			case !errors.Is(err, ErrNotFound):
+				return Outpoint{}, Coin{}, err
 			}
 		}
-		return op, c, nil
-	}
-	if err := it.Err(); err != nil {
-		return Outpoint{}, Coin{}, err
+		// The next txid: past every VARINT vout of this one (their
+		// first byte is below 0xff).
+		start = append(append(prefix(tagCoin), op.Hash[:]...), 0xff)
 	}
 	return Outpoint{}, Coin{}, corruptf("tree leaf %x/%x names no coin in the coins table", short, ref)
 }
@@ -439,7 +474,6 @@ type treeUpdate struct {
 	root   smt.Hash
 	count  uint64
 	writes *encodedWrites
-	hint   int
 }
 
 // treeHint bounds the bytes a flush's tree writes take: exact once
@@ -450,7 +484,7 @@ func (e *Engine) treeHint(dirty int) int {
 		return 0
 	}
 	if e.tree != nil && e.tree.gen == e.cache.mods {
-		return e.tree.hint
+		return e.tree.writes.hint()
 	}
 	levels := bits.Len64(e.state.TreeCount/smt.StoreThreshold+uint64(dirty)) + 2
 	const leaf = 11 + 2 + smt.ShortPath + treeRefTxid + 5 + 32
@@ -474,7 +508,7 @@ func (e *Engine) computeTree(dirty []dirtyCoin) (*treeUpdate, error) {
 	w.chunks = append(w.chunks, ws[1].chunks...)
 	w.size += ws[1].size
 	w.n += ws[1].n
-	return &treeUpdate{gen: e.cache.mods, root: root, count: n, writes: w, hint: w.hint()}, nil
+	return &treeUpdate{gen: e.cache.mods, root: root, count: n, writes: w}, nil
 }
 
 // treeChanges turns the dirty coins into the tree's changes, in path
@@ -484,31 +518,27 @@ func (e *Engine) computeTree(dirty []dirtyCoin) (*treeUpdate, error) {
 func (e *Engine) treeChanges(dirty []dirtyCoin) []smt.Change {
 	paths := make([]smt.Hash, len(dirty))
 	refs := make([]prefixRef, len(dirty))
-	var buf [36]byte
 	for i := range dirty {
-		paths[i] = smt.PathOf(appendTreeKey(buf[:0], &dirty[i].op))
+		paths[i] = treePath(&dirty[i].op)
 		refs[i] = prefixRef{binary.BigEndian.Uint64(paths[i][:8]), uint32(i)}
 	}
 	sortByPrefix(refs)
 	sortRuns(refs, func(a, b uint32) bool { return bytes.Compare(paths[a][:], paths[b][:]) < 0 })
 	changes := make([]smt.Change, len(dirty))
 	arena := make([]byte, 0, len(dirty)*(treeRefTxid+5))
-	var vbuf [128]byte
 	for k, r := range refs {
 		d := &dirty[r.i]
 		ch := &changes[k]
 		ch.Path = paths[r.i]
 		start := len(arena)
-		arena = append(arena, d.op.Hash[:treeRefTxid]...)
-		arena = putVLQ(arena, uint64(d.op.Index))
+		arena = appendTreeRef(arena, &d.op)
 		ch.Ref = arena[start:len(arena):len(arena)]
 		if d.ent.flags&flagSpent != 0 {
 			ch.Delete = true
 			continue
 		}
 		c := e.cache.coin(&d.ent)
-		vh := smt.ValueHash(appendTreeValue(vbuf[:0], &c))
-		ch.Hash = smt.LeafHash(&ch.Path, &vh)
+		ch.Hash = treeLeaf(&ch.Path, &c)
 	}
 	return changes
 }

@@ -225,19 +225,10 @@ func (t *Tables) neighbours(r Reader, path Hash) (left, right *Leaf, err error) 
 			return nil, nil, err
 		}
 	}
-	if left != nil && !left.Full {
-		s := []Leaf{*left}
-		if err := resolve(r, s); err != nil {
+	for _, l := range []*Leaf{left, right} {
+		if err := resolveLeaf(r, l); err != nil {
 			return nil, nil, err
 		}
-		left = &s[0]
-	}
-	if right != nil && !right.Full {
-		s := []Leaf{*right}
-		if err := resolve(r, s); err != nil {
-			return nil, nil, err
-		}
-		right = &s[0]
 	}
 	return left, right, nil
 }

@@ -225,23 +225,30 @@ func keyCmp(ap *Hash, aref []byte, bp *Hash, bref []byte) int {
 // bits need it; their order in the leaf table is by reference.
 func resolve(r Reader, leaves []Leaf) error {
 	for i := range leaves {
-		l := &leaves[i]
-		if l.Full {
-			continue
-		}
-		if r == nil {
-			return corruptf("leaf %x needs its whole path and nothing can resolve it", l.Path[:ShortPath])
-		}
-		p, err := r.Resolve(l.Path[:ShortPath], l.Ref)
-		if err != nil {
+		if err := resolveLeaf(r, &leaves[i]); err != nil {
 			return err
 		}
-		if !bytes.Equal(p[:ShortPath], l.Path[:ShortPath]) {
-			return corruptf("leaf %x resolved to path %x", l.Path[:ShortPath], p)
-		}
-		l.Path, l.Full = p, true
 	}
 	slices.SortFunc(leaves, func(a, b Leaf) int { return bytes.Compare(a.Path[:], b.Path[:]) })
+	return nil
+}
+
+// resolveLeaf makes l's path whole (nil or whole already: nothing to do).
+func resolveLeaf(r Reader, l *Leaf) error {
+	if l == nil || l.Full {
+		return nil
+	}
+	if r == nil {
+		return corruptf("leaf %x needs its whole path and nothing can resolve it", l.Path[:ShortPath])
+	}
+	p, err := r.Resolve(l.Path[:ShortPath], l.Ref)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(p[:ShortPath], l.Path[:ShortPath]) {
+		return corruptf("leaf %x resolved to path %x", l.Path[:ShortPath], p)
+	}
+	l.Path, l.Full = p, true
 	return nil
 }
 
