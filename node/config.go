@@ -18,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
 	"github.com/satnode/satnode/consensus/tx"
+	"github.com/satnode/satnode/node/btcpeer"
 
 	"github.com/BurntSushi/toml"
 	cmtcfg "github.com/cometbft/cometbft/config"
@@ -50,7 +51,28 @@ type AppConfig struct {
 	Endorser     EndorserConfig     `toml:"endorser"`
 	P2P          P2PConfig          `toml:"p2p"`
 	RPC          RPCConfig          `toml:"rpc"`
+	StateSync    StateSyncConfig    `toml:"statesync"`
 }
+
+// StateSyncConfig is the [statesync] table: the snapshots this node makes
+// and serves to peers joining by state sync. Joining by state sync is
+// set up in config.toml's [statesync], CometBFT's.
+type StateSyncConfig struct {
+	// SnapshotInterval: a snapshot every that many CometBFT blocks (0:
+	// none made; those on disk are still served).
+	SnapshotInterval int64 `toml:"snapshot_interval"`
+	// SnapshotKeepRecent is how many snapshots are kept.
+	SnapshotKeepRecent int `toml:"snapshot_keep_recent"`
+	// SnapshotChunkKB is the chunk size, in KiB.
+	SnapshotChunkKB int `toml:"snapshot_chunk_kb"`
+}
+
+// SnapshotDir and RestoreDir are where the snapshots live and where a
+// restore keeps its temporary files, under the home.
+const (
+	SnapshotDir = "data/snapshots"
+	RestoreDir  = "data/statesync-tmp"
+)
 
 // LogConfig is the [log] table.
 type LogConfig struct {
@@ -75,6 +97,9 @@ type BodiesConfig struct {
 	// Sources are blk files (plain, xor-obfuscated or .bz2) or Bitcoin
 	// Core blocks/ directories; relative paths are relative to the home.
 	Sources []string `toml:"sources"`
+	// BitcoinPeers are Bitcoin nodes, "host:port", asked for bodies over
+	// the Bitcoin P2P protocol after every other source (node/btcpeer).
+	BitcoinPeers []string `toml:"bitcoin_peers"`
 	// Retention is how many Bitcoin blocks below the committed canonical
 	// tip the body store keeps (0: all). Bodies above the tip are kept only
 	// for headers in the committed tree, at most p2p.MaxBodyLead above it.
@@ -150,12 +175,13 @@ const DefaultRPCListen = "127.0.0.1:26680"
 // DefaultAppConfig is what Init writes.
 func DefaultAppConfig() AppConfig {
 	return AppConfig{Log: LogConfig{Level: "info"}, UTXO: UTXOConfig{CacheMB: 256, BlockCacheMB: 512},
-		Bodies:       BodiesConfig{Sources: []string{}, Retention: 10_000},
+		Bodies:       BodiesConfig{Sources: []string{}, BitcoinPeers: []string{}, Retention: 10_000},
 		Bitcoin:      BitcoinConfig{TimeoutMS: 10_000},
 		Synchronizer: SynchronizerConfig{Key: KeySynchronizer, Batch: 2000, PollMS: 200},
 		Endorser:     EndorserConfig{Key: KeyEndorser},
 		P2P:          P2PConfig{Listen: []string{}, Bootstrap: []string{}, MaxBodyMB: 8},
-		RPC:          RPCConfig{Listen: DefaultRPCListen, MaxBodyKB: 1024, MaxUTXOs: 1000, MaxPage: 1000, MaxConns: 1024, MaxBatch: 1000, MaxReplyKB: 16 << 10}}
+		RPC:          RPCConfig{Listen: DefaultRPCListen, MaxBodyKB: 1024, MaxUTXOs: 1000, MaxPage: 1000, MaxConns: 1024, MaxBatch: 1000, MaxReplyKB: 16 << 10},
+		StateSync:    StateSyncConfig{SnapshotKeepRecent: 2, SnapshotChunkKB: 4096}}
 }
 
 // maxCacheMB bounds cache_mb: a typo with extra digits should fail at
@@ -176,6 +202,19 @@ func (c AppConfig) Validate() error {
 	for i, s := range c.Bodies.Sources {
 		if strings.TrimSpace(s) == "" {
 			return fmt.Errorf("%w: bodies.sources[%d] is empty", ErrConfig, i)
+		}
+	}
+	if ss := c.StateSync; ss.SnapshotInterval < 0 || ss.SnapshotKeepRecent < 1 || ss.SnapshotKeepRecent > 100 ||
+		ss.SnapshotChunkKB < 1 || ss.SnapshotChunkKB > 15<<10 {
+		return fmt.Errorf("%w: statesync: snapshot_interval = %d (want 0 or more), snapshot_keep_recent = %d (want 1..100), "+
+			"snapshot_chunk_kb = %d (want 1..15360)", ErrConfig, ss.SnapshotInterval, ss.SnapshotKeepRecent, ss.SnapshotChunkKB)
+	}
+	for i, a := range c.Bodies.BitcoinPeers {
+		if btcpeer.CheckAddr(a) != nil {
+			return fmt.Errorf("%w: bodies.bitcoin_peers[%d] = %q, want host:port (e.g. \"127.0.0.1:8333\")", ErrConfig, i, a)
+		}
+		if slices.Index(c.Bodies.BitcoinPeers, a) < i {
+			return fmt.Errorf("%w: bodies.bitcoin_peers[%d] = %q is listed twice", ErrConfig, i, a)
 		}
 	}
 	if c.Bodies.Retention < 0 {
@@ -341,8 +380,8 @@ block_cache_mb = {{.UTXO.BlockCacheMB}}
 [bodies]
 # Where Bitcoin block bodies come from, to apply the blocks the chain
 # endorses, tried in this order: the node's body store (data/bodies), these
-# sources, libp2p peers ([p2p]), then the node's own Bitcoin node
-# ([bitcoin]). Every body is checked against its header before use.
+# sources, libp2p peers ([p2p]), the node's own Bitcoin node ([bitcoin]),
+# then bitcoin_peers. Every body is checked against its header before use.
 #
 # sources: blk files as Bitcoin Core writes them (plain, or obfuscated with
 # the xor.dat beside them), bzip2-compressed blk files (".bz2"), or Bitcoin
@@ -352,6 +391,15 @@ block_cache_mb = {{.UTXO.BlockCacheMB}}
 # position, so their blocks are held in memory (their decompressed size).
 # Example: sources = ["/var/lib/bitcoind/blocks"]
 sources = {{list .Bodies.Sources}}
+# Bitcoin nodes (Bitcoin Core or btcd) asked for bodies over the Bitcoin
+# P2P protocol, as "host:port", in this order, after every other source:
+# for a node without [bitcoin] rpc whose libp2p peers have pruned a body.
+# They must be on the chain's network (app_state.network in genesis.json)
+# and hold the blocks (a pruned node serves only its last 288). The node
+# connects when it first needs one, serves them nothing, and leaves one
+# that fails alone for a while (1 s, doubling up to 5 min).
+# Example: bitcoin_peers = ["127.0.0.1:8333", "[2001:db8::1]:8333"]
+bitcoin_peers = {{list .Bodies.BitcoinPeers}}
 # How many Bitcoin blocks below the committed canonical tip the body store
 # keeps, to serve peers and late joiners (0: keep every body).
 retention = {{.Bodies.Retention}}
@@ -436,6 +484,21 @@ max_batch = {{.RPC.MaxBatch}}
 # exceeds N bytes (max_reply_kb)" instead, so a small request cannot make
 # the node hold gigabytes.
 max_reply_kb = {{.RPC.MaxReplyKB}}
+
+[statesync]
+# The snapshots of the state this node makes and serves to nodes joining
+# by state sync (CometBFT's [statesync] in config.toml is the joining
+# side). A snapshot holds the UTXO set at the finalized base in Bitcoin
+# Core's dumptxoutset format, and the consensus state; it is written to
+# data/snapshots in the background. At mainnet's 164M coins one is about
+# 6 GB and takes a few minutes: keep snapshot_keep_recent × that free.
+# A snapshot every this many CometBFT blocks (0: none made; those already
+# on disk are still served).
+snapshot_interval = {{.StateSync.SnapshotInterval}}
+# How many snapshots are kept (1..100).
+snapshot_keep_recent = {{.StateSync.SnapshotKeepRecent}}
+# Chunk size in KiB (1..15360); a peer fetches one chunk per request.
+snapshot_chunk_kb = {{.StateSync.SnapshotChunkKB}}
 `))
 
 // tomlString quotes s as a TOML basic string. JSON strings are valid TOML

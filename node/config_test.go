@@ -12,12 +12,14 @@ import (
 func TestAppConfigRoundTrip(t *testing.T) {
 	full := DefaultAppConfig()
 	full.Log.Level, full.UTXO.CacheMB = "debug", 1
-	full.Bodies = BodiesConfig{Sources: []string{"/a b/blocks", `C:\x "q"`, "rel/blk00000.dat.bz2", "ü\t"}, Retention: 0}
+	full.Bodies = BodiesConfig{Sources: []string{"/a b/blocks", `C:\x "q"`, "rel/blk00000.dat.bz2", "ü\t"},
+		BitcoinPeers: []string{"127.0.0.1:18444", "[::1]:8333", "btc.example:8333"}, Retention: 0}
 	full.Bitcoin = BitcoinConfig{RPC: "https://127.0.0.1:8334", CookieFile: "/c/.cookie", TLSCert: "rpc.cert", TimeoutMS: 500}
 	full.Synchronizer = SynchronizerConfig{Enabled: true, Key: "pool", Batch: 7, PollMS: 50}
 	full.Endorser = EndorserConfig{Enabled: true, Key: "e"}
 	full.P2P = P2PConfig{Listen: []string{"/ip4/127.0.0.1/tcp/1"},
 		Bootstrap: []string{"/ip4/127.0.0.1/tcp/2/p2p/12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq"}, MaxBodyMB: 4}
+	full.StateSync = StateSyncConfig{SnapshotInterval: 500, SnapshotKeepRecent: 3, SnapshotChunkKB: 1}
 	for _, c := range []AppConfig{DefaultAppConfig(), full} {
 		got, err := ParseAppConfig("app.toml", c.Encode())
 		if err != nil {
@@ -50,6 +52,14 @@ func TestAppConfigErrors(t *testing.T) {
 		{"[bodies]\nsources = \"/x\"\n", "sources"},
 		{"not toml", "app.toml"},
 		{"[bodies]\nretention = -1\n", "bodies.retention = -1"},
+		{"[statesync]\nsnapshot_interval = -1\n", "snapshot_interval = -1"},
+		{"[statesync]\nsnapshot_keep_recent = 0\n", "snapshot_keep_recent = 0"},
+		{"[statesync]\nsnapshot_chunk_kb = 16384\n", "snapshot_chunk_kb = 16384"},
+		{"[statesync]\nsnapshot_every = 5\n", "snapshot_every"},
+		{"[bodies]\nbitcoin_peers = [\"127.0.0.1\"]\n", `bodies.bitcoin_peers[0] = "127.0.0.1", want host:port`},
+		{"[bodies]\nbitcoin_peers = [\"h:1\", \"h:0\"]\n", `bodies.bitcoin_peers[1] = "h:0"`},
+		{"[bodies]\nbitcoin_peers = [\"h:1\", \"h:1\"]\n", "listed twice"},
+		{"[bodies]\nbitcoin_peers = \"h:1\"\n", "bitcoin_peers"},
 		{"[bitcoin]\nrpc = \"127.0.0.1:8332\"\n", `bitcoin.rpc = "127.0.0.1:8332"`},
 		{"[bitcoin]\nrpc = \"http://h:1\"\nuser = \"u\"\ncookie_file = \"c\"\n", "not both"},
 		{"[bitcoin]\ntimeout_ms = 1\n", "bitcoin.timeout_ms = 1"},

@@ -22,19 +22,44 @@ type bitcoinBlocks interface {
 	Block(ctx context.Context, hash chainhash.Hash) ([]byte, error)
 }
 
+// bitcoinPeers is the part of btcpeer.Pool the body chain needs: a block
+// and the address of the Bitcoin peer it came from.
+type bitcoinPeers interface {
+	Block(ctx context.Context, hash chainhash.Hash) (raw []byte, from string, err error)
+}
+
 // liveBodies is the node's app.BodyProvider and the synchronizer's and
-// endorser's body source: the body store first, then the configured blk
-// files, then libp2p peers, then the node's own Bitcoin node. A body from
-// anywhere but the store is checked against its header (app.CheckBody)
-// before it is kept; the store holds only checked bodies, and only those
-// are served to peers.
+// endorser's body source. It asks, in this order, and stops at the first
+// that has the body:
+//
+//  1. the body store (data/bodies);
+//  2. the blk files of [bodies] sources;
+//  3. libp2p peers ([p2p]);
+//  4. the node's own Bitcoin node over JSON-RPC ([bitcoin] rpc);
+//  5. Bitcoin nodes over the Bitcoin P2P protocol ([bodies] bitcoin_peers).
+//
+// The cheap and trusted sources come first; Bitcoin peers are the last
+// resort of a node without its own Bitcoin node whose libp2p peers pruned
+// a body. A body from anywhere but the store is checked against the header
+// at the height the node asked for (app.CheckBody; the libp2p host calls
+// verify) before it is used or kept; the store holds only checked bodies,
+// and only those are served to peers. A body from a Bitcoin peer that
+// fails the check ends the call (the same hash from another peer would be
+// the same block): the error wraps app.ErrNoBody and the application asks
+// again later.
+//
+// Every body served is logged as "body fetched" with its source: "store"
+// at Debug (every block passes there), "files", "libp2p", "bitcoin-rpc"
+// and "bitcoin-p2p" (with the peer's address) at Info. The libp2p host
+// does not say which peer served a body; it logs that at Debug itself.
 type liveBodies struct {
-	params *utxo.Params
-	log    *slog.Logger
-	store  *p2p.BodyStore
-	files  *FileBodies   // may be empty
-	host   *p2p.Host     // nil without libp2p
-	btc    bitcoinBlocks // nil without a Bitcoin node
+	params   *utxo.Params
+	log      *slog.Logger
+	store    *p2p.BodyStore
+	files    *FileBodies   // may be empty
+	host     *p2p.Host     // nil without libp2p
+	btc      bitcoinBlocks // nil without a Bitcoin node
+	btcPeers bitcoinPeers  // nil without [bodies] bitcoin_peers
 	// peerWait bounds one round of asking peers.
 	peerWait time.Duration
 	// headers looks a hash up in the committed header tree and returns the
@@ -124,6 +149,7 @@ func (b *liveBodies) Body(ctx context.Context, hash chainhash.Hash, height int32
 		return nil, fmt.Errorf("%w: %s: body store: %w", app.ErrNoBody, hash, err)
 	}
 	if ok {
+		b.log.Debug("body fetched", "source", "store", "height", height, "hash", hash)
 		return raw, nil
 	}
 	var tried []error
@@ -131,6 +157,7 @@ func (b *liveBodies) Body(ctx context.Context, hash chainhash.Hash, height int32
 		raw, err := b.files.Body(ctx, hash, height)
 		if err == nil {
 			if err = b.check(hash, height, raw); err == nil {
+				b.fetched("files", hash, height)
 				return raw, b.keep(hash, height, raw)
 			}
 		}
@@ -147,6 +174,7 @@ func (b *liveBodies) Body(ctx context.Context, hash chainhash.Hash, height int32
 		b.want.done(hash)
 		cancel()
 		if err == nil {
+			b.fetched("libp2p", hash, height)
 			return raw, nil
 		}
 		tried = append(tried, fmt.Errorf("peers: %w", err))
@@ -155,16 +183,38 @@ func (b *liveBodies) Body(ctx context.Context, hash chainhash.Hash, height int32
 		raw, err := b.btc.Block(ctx, hash)
 		if err == nil {
 			if err = b.check(hash, height, raw); err == nil {
+				b.fetched("bitcoin-rpc", hash, height)
 				return raw, b.keep(hash, height, raw)
 			}
 		}
 		tried = append(tried, fmt.Errorf("bitcoin node: %w", err))
 	}
+	if b.btcPeers != nil {
+		raw, from, err := b.btcPeers.Block(ctx, hash)
+		if err == nil {
+			if err = b.check(hash, height, raw); err == nil {
+				b.fetched("bitcoin-p2p", hash, height, "peer", from)
+				return raw, b.keep(hash, height, raw)
+			}
+			// The pool returns only a block whose header hashes to hash
+			// and whose transactions match it: what fails here is a rule
+			// of the height asked for, which another peer's copy would
+			// fail too.
+			b.log.Warn("body from a bitcoin peer fails its header", "peer", from, "height", height, "hash", hash, "err", err)
+			err = fmt.Errorf("from %s: %w", from, err)
+		}
+		tried = append(tried, fmt.Errorf("bitcoin peers: %w", err))
+	}
 	if len(tried) == 0 {
 		return nil, fmt.Errorf("%w: %s (height %d): not in the body store, and no other source is configured "+
-			"([bodies] sources, [p2p], [bitcoin] in app.toml)", app.ErrNoBody, hash, height)
+			"([bodies] sources or bitcoin_peers, [p2p], [bitcoin] in app.toml)", app.ErrNoBody, hash, height)
 	}
 	return nil, fmt.Errorf("%w: %s (height %d): not in the body store; %w", app.ErrNoBody, hash, height, errors.Join(tried...))
+}
+
+// fetched logs a body served by a source other than the store.
+func (b *liveBodies) fetched(source string, hash chainhash.Hash, height int32, attrs ...any) {
+	b.log.Info("body fetched", append(append([]any{"source", source}, attrs...), "height", height, "hash", hash)...)
 }
 
 func (b *liveBodies) check(hash chainhash.Hash, height int32, raw []byte) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/satnode/satnode/consensus/app"
 	"github.com/satnode/satnode/node/btcnode"
+	"github.com/satnode/satnode/node/btcpeer"
 	"github.com/satnode/satnode/node/client"
 	"github.com/satnode/satnode/node/keyring"
 	"github.com/satnode/satnode/node/live"
@@ -37,6 +38,7 @@ type liveParts struct {
 	params  *utxo.Params
 	chainID string
 	btc     *btcnode.Client // nil without [bitcoin] rpc
+	peers   *btcpeer.Pool   // nil without [bodies] bitcoin_peers
 	bodies  *liveBodies
 	store   *p2p.BodyStore
 	host    *p2p.Host
@@ -69,6 +71,15 @@ func (n *Node) openLive(ctx context.Context, home string, ac AppConfig, up *utxo
 			return fmt.Errorf("%w: [bitcoin]: %v", ErrConfig, err)
 		}
 		lp.bodies.btc = lp.btc
+	}
+	if len(ac.Bodies.BitcoinPeers) > 0 {
+		lp.peers, err = btcpeer.New(btcpeer.Config{Addrs: ac.Bodies.BitcoinPeers, Params: up.Chain,
+			UserAgentVersion: app.Version, Logger: n.log.With("module", "btcpeer")})
+		if err != nil {
+			return fmt.Errorf("%w: [bodies] bitcoin_peers: %v", ErrConfig, err)
+		}
+		lp.bodies.btcPeers = lp.peers
+		n.log.Info("bitcoin peers for bodies", "addrs", ac.Bodies.BitcoinPeers)
 	}
 	if len(ac.P2P.Listen) > 0 {
 		id, err := p2p.LoadOrCreateIdentity(filepath.Join(home, P2PKeyFile))
@@ -203,7 +214,7 @@ func (lp *liveParts) stopRoles() {
 	lp.bodies.bg.Wait()
 }
 
-// close closes the host, the client and the store, after stopRoles.
+// close closes the host, the clients and the store, after stopRoles.
 func (lp *liveParts) close() error {
 	if lp == nil {
 		return nil
@@ -214,6 +225,9 @@ func (lp *liveParts) close() error {
 	}
 	if lp.btc != nil {
 		lp.btc.Close()
+	}
+	if lp.peers != nil {
+		errs = append(errs, lp.peers.Close())
 	}
 	if lp.store != nil {
 		errs = append(errs, lp.store.Close())
