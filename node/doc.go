@@ -1,10 +1,13 @@
 // Package node wires a satnode node together and runs it: it reads a home
 // directory, opens the store, the body store, the Bitcoin node client and
-// the libp2p host, builds the body chain (store, blk files, peers, the
-// Bitcoin node) and the ABCI application, runs CometBFT in the same
+// the libp2p host, builds the body chain (store, blk files, libp2p peers,
+// the Bitcoin node over JSON-RPC, Bitcoin peers over the Bitcoin P2P
+// protocol, node/btcpeer) and the ABCI application, runs CometBFT in the same
 // process, and starts the synchronizer and endorser roles app.toml turns
 // on (node/live). It also writes new homes: one validator's (Init) or an
-// N-validator localnet's (Testnet).
+// N-validator localnet's (Testnet). It reports the way a joining node goes
+// (state syncing, catching up, live) in /v1/status and a progress log line
+// with an ETA (syncstatus.go).
 //
 // A home has CometBFT's layout plus satnode's own files:
 //
@@ -17,6 +20,8 @@
 //	data/priv_validator_state.json   CometBFT's double-sign protection
 //	data/satnode/                    the goleveldb store: UTXO set and consensus state
 //	data/bodies/                     checked Bitcoin block bodies, kept to serve peers
+//	data/snapshots/                  state-sync snapshots this node serves (consensus/snapshots)
+//	data/statesync-tmp/              a state-sync restore's sorted index runs, while it runs
 //	data/*.db, data/cs.wal/          CometBFT's block store, state and WAL
 //	keys/                            the secp256k1 keyring (node/keyring)
 //

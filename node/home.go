@@ -62,6 +62,49 @@ type InitOptions struct {
 	// APIAddr is satnode's own HTTP API address, app.toml's [rpc] listen
 	// (default DefaultRPCListen; "off" turns it off).
 	APIAddr string
+	// StateSync, if it names RPC servers, turns on CometBFT's state sync
+	// in config.toml: a node joining a running chain restores a recent
+	// snapshot from its peers instead of replaying every block.
+	StateSync StateSyncOptions
+}
+
+// StateSyncOptions are config.toml's [statesync] settings, CometBFT's:
+// the light client that verifies the snapshot's app hash starts from a
+// trusted header (height and hash, from a source the operator trusts) and
+// asks the RPC servers (at least two, cross-checked) for the headers
+// after it.
+type StateSyncOptions struct {
+	RPCServers  []string
+	TrustHeight int64
+	TrustHash   string
+	// TrustPeriod: how long a header stays trusted (default 168h; it
+	// must be shorter than the chain's unbonding time).
+	TrustPeriod time.Duration
+	// DiscoveryTime: how long to gather snapshots before choosing one
+	// (default CometBFT's 15 s).
+	DiscoveryTime time.Duration
+}
+
+// apply writes o into cfg's [statesync] and checks it as CometBFT does.
+func (o StateSyncOptions) apply(cfg *cmtcfg.Config) error {
+	if len(o.RPCServers) == 0 {
+		if o.TrustHeight != 0 || o.TrustHash != "" {
+			return fmt.Errorf("%w: a state-sync trust height or hash without RPC servers", ErrConfig)
+		}
+		return nil
+	}
+	ss := cfg.StateSync
+	ss.Enable, ss.RPCServers, ss.TrustHeight, ss.TrustHash = true, o.RPCServers, o.TrustHeight, o.TrustHash
+	if o.TrustPeriod > 0 {
+		ss.TrustPeriod = o.TrustPeriod
+	}
+	if o.DiscoveryTime > 0 {
+		ss.DiscoveryTime = o.DiscoveryTime
+	}
+	if err := ss.ValidateBasic(); err != nil {
+		return fmt.Errorf("%w: [statesync]: %v", ErrConfig, err)
+	}
+	return nil
 }
 
 // HomeInfo describes a home Init or Testnet wrote.
@@ -337,6 +380,9 @@ func Init(o InitOptions) (*HomeInfo, error) {
 	}
 	if o.RPCAddr != "" {
 		h.cfg.RPC.ListenAddress = o.RPCAddr
+	}
+	if err := o.StateSync.apply(h.cfg); err != nil {
+		return nil, err
 	}
 	if err := h.cfg.ValidateBasic(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)

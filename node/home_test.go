@@ -134,6 +134,26 @@ func TestInit(t *testing.T) {
 	}
 }
 
+// TestInitStateSync: init with state-sync options writes CometBFT's
+// [statesync] so that the node restores a snapshot at its first start.
+func TestInitStateSync(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "h")
+	hash := strings.Repeat("AB", 32)
+	if _, err := Init(InitOptions{Home: home, ChainID: "c", Moniker: "m", Network: "regtest",
+		StateSync: StateSyncOptions{RPCServers: []string{"http://a:26657", "http://b:26657"}, TrustHeight: 42,
+			TrustHash: hash, TrustPeriod: 24 * time.Hour}}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadCometConfig(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss := cfg.StateSync
+	if !ss.Enable || len(ss.RPCServers) != 2 || ss.TrustHeight != 42 || ss.TrustHash != hash || ss.TrustPeriod != 24*time.Hour {
+		t.Fatalf("[statesync] %+v", ss)
+	}
+}
+
 func TestInitBadInput(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -147,6 +167,12 @@ func TestInitBadInput(t *testing.T) {
 		{"moniker", InitOptions{ChainID: "c", Moniker: "a\u200bb", Network: "regtest"}, "InvalidMoniker"},
 		{"long moniker", InitOptions{ChainID: "c", Moniker: strings.Repeat("m", 65), Network: "regtest"}, "InvalidMoniker"},
 		{"no moniker", InitOptions{ChainID: "c", Network: "regtest"}, "moniker"},
+		{"one state-sync server", InitOptions{ChainID: "c", Moniker: "m", Network: "regtest",
+			StateSync: StateSyncOptions{RPCServers: []string{"http://a:26657"}, TrustHeight: 5, TrustHash: strings.Repeat("ab", 32)}}, "rpc_servers"},
+		{"no trust hash", InitOptions{ChainID: "c", Moniker: "m", Network: "regtest",
+			StateSync: StateSyncOptions{RPCServers: []string{"http://a:26657", "http://b:26657"}, TrustHeight: 5}}, "trusted_hash"},
+		{"trust without servers", InitOptions{ChainID: "c", Moniker: "m", Network: "regtest",
+			StateSync: StateSyncOptions{TrustHeight: 5}}, "without RPC servers"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			home := filepath.Join(t.TempDir(), "h")

@@ -23,6 +23,7 @@ import (
 	"github.com/syndtr/goleveldb/leveldb"
 
 	"github.com/satnode/satnode/consensus/app"
+	"github.com/satnode/satnode/consensus/snapshots"
 	"github.com/satnode/satnode/rpc"
 	"github.com/satnode/satnode/utxo"
 	"github.com/satnode/satnode/utxo/leveldbstore"
@@ -50,6 +51,8 @@ type Node struct {
 	live  *liveParts
 	// api is satnode's HTTP API (nil when [rpc] listen is empty).
 	api *rpc.Server
+
+	watch syncWatch // the way to live, for /v1/status and the log (syncstatus.go)
 
 	// cancel ends the application's context: a block waiting for a body
 	// gives up, so that Stop never waits on a body that will not come.
@@ -140,8 +143,16 @@ func New(ctx context.Context, home string, opts Options) (*Node, error) {
 	}
 	appCtx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
+	snaps, err := snapshots.Open(filepath.Join(home, SnapshotDir))
+	if err != nil {
+		return nil, errors.Join(err, n.live.close(), n.store.Close())
+	}
 	n.app, err = app.New(app.Config{Store: n.store, Bodies: n.live.bodies, CacheBytes: ac.UTXO.CacheMB << 20,
-		Logger: log.With("module", "app"), OnCommit: n.live.onCommit, Context: appCtx})
+		Logger: log.With("module", "app"), OnCommit: n.live.onCommit, Context: appCtx,
+		Snapshots: app.SnapshotConfig{Store: snaps, Interval: ac.StateSync.SnapshotInterval,
+			KeepRecent: ac.StateSync.SnapshotKeepRecent, ChunkBytes: ac.StateSync.SnapshotChunkKB << 10},
+		Genesis:    app.GenesisDoc{ChainID: genDoc.ChainID, AppState: genDoc.AppState},
+		RestoreDir: filepath.Join(home, RestoreDir)})
 	if err != nil {
 		return nil, errors.Join(err, n.live.close(), n.store.Close())
 	}
@@ -174,6 +185,7 @@ func (n *Node) Start() error {
 		return fmt.Errorf("node: starting CometBFT: %w", err)
 	}
 	n.started = true
+	n.startSyncLog()
 	if n.api != nil {
 		if err := n.api.Start(); err != nil {
 			return err

@@ -33,6 +33,9 @@ type TestnetOptions struct {
 	// Synchronizers is how many homes (node0, node1, ...) hold a funded,
 	// registered synchronizer key (default 1, at most Validators).
 	Synchronizers int
+	// SnapshotInterval, if positive, makes every node write a state-sync
+	// snapshot every that many blocks (app.toml [statesync]).
+	SnapshotInterval int64
 	// Bitcoin, if set, holds one [bitcoin] table per node: its own
 	// Bitcoin node. A node with one runs the endorser, and with a
 	// synchronizer key also the synchronizer.
@@ -127,6 +130,7 @@ func Testnet(o TestnetOptions) ([]HomeInfo, error) {
 			ac.Endorser.Enabled = ac.Bitcoin.RPC != ""
 			ac.Synchronizer.Enabled = ac.Bitcoin.RPC != "" && i < o.Synchronizers
 		}
+		ac.StateSync.SnapshotInterval = o.SnapshotInterval
 		if err := ac.Validate(); err != nil {
 			return nil, fmt.Errorf("node%d: %w", i, err)
 		}

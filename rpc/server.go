@@ -66,6 +66,10 @@ type Config struct {
 	// Metrics, if set, receives request latencies and is served at
 	// /metrics.
 	Metrics *metrics.Metrics
+	// NodeState, if set, is /v1/status's "node" object: the node state
+	// syncing, catching up or live, with progress. With it /v1/status
+	// answers before the first commit too (native.Options.NodeState).
+	NodeState func() native.NodeState
 }
 
 func (c *Config) defaults() error {
@@ -138,7 +142,8 @@ func New(cfg Config, views *app.Views) (*Server, error) {
 	if cfg.User != "" {
 		s.creds = cfg.User + ":" + cfg.Password
 	}
-	s.native = native.New(views, native.Options{Logger: cfg.Logger.With("module", "rpc-stream"), MaxPage: cfg.MaxPage})
+	s.native = native.New(views, native.Options{Logger: cfg.Logger.With("module", "rpc-stream"), MaxPage: cfg.MaxPage,
+		NodeState: cfg.NodeState})
 	esp := esplora.New(views, esplora.Options{MaxUTXOs: cfg.MaxUTXOs, MaxPage: cfg.MaxPage})
 	mux := http.NewServeMux()
 	mux.Handle("/", s.wrap("core", s.auth(core.New(views, core.Options{MaxUTXOs: cfg.MaxUTXOs,

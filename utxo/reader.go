@@ -198,3 +198,44 @@ func ContentDigest(kv KVReader) (digest [32]byte, keys int, err error) {
 	h.Sum(digest[:0])
 	return digest, keys, nil
 }
+
+// BlockTimes calls fn with the timestamp of every block at or below upTo
+// whose time the store knows, in height order: first the times seeded with
+// a snapshot (below its base), then the stored headers'. A state-sync
+// snapshot carries them so that the store it starts keeps counting coin
+// ages (SeedBase.Times).
+func (r *Reader) BlockTimes(upTo int32, fn func(height int32, t uint32) error) error {
+	for _, tag := range []byte{tagTime, tagHeader} {
+		it := r.kv.Iterate(prefix(tag), nil)
+		for it.Next() {
+			k, v := it.Key(), it.Value()
+			if len(k) != 6 {
+				continue
+			}
+			h := int32(binary.BigEndian.Uint32(k[2:]))
+			if h > upTo || h < 0 {
+				break
+			}
+			var t uint32
+			switch {
+			case tag == tagTime && len(v) == 4:
+				t = binary.BigEndian.Uint32(v)
+			case tag == tagHeader && len(v) == 80:
+				t = binary.LittleEndian.Uint32(v[68:72])
+			default:
+				it.Release()
+				return fmt.Errorf("%w: %s record of height %d is %d bytes", ErrCorrupt, tableNames[tag], h, len(v))
+			}
+			if err := fn(h, t); err != nil {
+				it.Release()
+				return err
+			}
+		}
+		err := it.Err()
+		it.Release()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -22,7 +22,15 @@ node_key.json, priv_validator_key.json, data/priv_validator_state.json) plus
 config/app.toml, and the keys operator, endorser and synchronizer in the
 keyring. The genesis makes this node the chain's only validator, funds the
 three keys, and registers the synchronizer. An existing home is never
-overwritten.`,
+overwritten.
+
+To join a running chain instead, replace config/genesis.json with the
+chain's and list peers in config.toml; with --statesync-rpc (two or more of
+the chain's CometBFT RPC servers), --trust-height and --trust-hash (a
+header you trust, e.g. from a block explorer or a friend's node) the node
+restores a recent snapshot served by its peers, checked against the app
+hash CometBFT's light client verifies from that header, instead of
+replaying the chain from genesis.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Home = g.home
@@ -40,6 +48,10 @@ overwritten.`,
 	f.StringVar(&o.P2PAddr, "p2p-laddr", "", "P2P listen address (default: CometBFT's, tcp://0.0.0.0:26656)")
 	f.StringVar(&o.RPCAddr, "rpc-laddr", "", "RPC listen address (default: CometBFT's, tcp://127.0.0.1:26657)")
 	f.StringVar(&o.APIAddr, "api-laddr", "", "satnode's HTTP API (JSON-RPC, Esplora, /v1, /metrics) listen address, host:port or off (default: "+node.DefaultRPCListen+")")
+	f.StringSliceVar(&o.StateSync.RPCServers, "statesync-rpc", nil, "state sync: CometBFT RPC servers of the chain (two or more, comma separated) for the light client")
+	f.Int64Var(&o.StateSync.TrustHeight, "trust-height", 0, "state sync: height of a trusted header")
+	f.StringVar(&o.StateSync.TrustHash, "trust-hash", "", "state sync: hash (hex) of the header at --trust-height")
+	f.DurationVar(&o.StateSync.TrustPeriod, "trust-period", 0, "state sync: how long a header is trusted (default CometBFT's 168h)")
 	for _, name := range []string{"chain-id", "moniker", "network"} {
 		_ = cmd.MarkFlagRequired(name) // the flag exists
 	}
@@ -90,6 +102,7 @@ key). Start each with satnode start --home DIR/nodeI.`,
 	f.DurationVar(&o.TimeoutCommit, "timeout-commit", 500*time.Millisecond, "pause after each block")
 	f.DurationVar(&o.TimeoutPropose, "timeout-propose", time.Second, "wait for a proposal before moving to the next round")
 	f.IntVar(&o.Synchronizers, "synchronizers", 1, "number of homes with a registered synchronizer key")
+	f.Int64Var(&o.SnapshotInterval, "snapshot-interval", 0, "every node makes a state-sync snapshot every this many blocks (0: none)")
 	f.StringSliceVar(&rpcs, "bitcoin-rpc", nil, "one Bitcoin node JSON-RPC address per validator (http://host:port), comma separated")
 	f.StringVar(&rpcUser, "bitcoin-rpc-user", "", "RPC user of the Bitcoin nodes")
 	f.StringVar(&rpcPass, "bitcoin-rpc-password", "", "RPC password of the Bitcoin nodes")

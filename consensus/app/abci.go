@@ -50,6 +50,10 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	if a.engine != nil {
 		return nil, errors.New("app: InitChain on a store that already has a chain")
 	}
+	if _, err := a.cfg.Store.Get(keyRestore); err == nil {
+		return nil, errors.New("app: the store holds an unfinished state-sync restore: enable [statesync] in config.toml " +
+			"to resume it, or delete the data directory to start from genesis")
+	}
 	g, err := ParseGenesis(req.AppStateBytes)
 	if err != nil {
 		return nil, err
@@ -366,10 +370,11 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	if a.cfg.OnCommit != nil {
 		a.cfg.OnCommit(a.height)
 	}
+	a.maybeSnapshot()
 	return &abci.ResponseCommit{}, nil
 }
 
-// Vote extensions and state sync are not used.
+// Vote extensions are not used; state sync is in snapshot.go and restore.go.
 
 func (a *App) ExtendVote(context.Context, *abci.RequestExtendVote) (*abci.ResponseExtendVote, error) {
 	return &abci.ResponseExtendVote{}, nil
@@ -377,20 +382,4 @@ func (a *App) ExtendVote(context.Context, *abci.RequestExtendVote) (*abci.Respon
 
 func (a *App) VerifyVoteExtension(context.Context, *abci.RequestVerifyVoteExtension) (*abci.ResponseVerifyVoteExtension, error) {
 	return &abci.ResponseVerifyVoteExtension{Status: abci.ResponseVerifyVoteExtension_ACCEPT}, nil
-}
-
-func (a *App) ListSnapshots(context.Context, *abci.RequestListSnapshots) (*abci.ResponseListSnapshots, error) {
-	return &abci.ResponseListSnapshots{}, nil
-}
-
-func (a *App) OfferSnapshot(context.Context, *abci.RequestOfferSnapshot) (*abci.ResponseOfferSnapshot, error) {
-	return &abci.ResponseOfferSnapshot{Result: abci.ResponseOfferSnapshot_REJECT}, nil
-}
-
-func (a *App) LoadSnapshotChunk(context.Context, *abci.RequestLoadSnapshotChunk) (*abci.ResponseLoadSnapshotChunk, error) {
-	return &abci.ResponseLoadSnapshotChunk{}, nil
-}
-
-func (a *App) ApplySnapshotChunk(context.Context, *abci.RequestApplySnapshotChunk) (*abci.ResponseApplySnapshotChunk, error) {
-	return &abci.ResponseApplySnapshotChunk{Result: abci.ResponseApplySnapshotChunk_ABORT}, nil
 }

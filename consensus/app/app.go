@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,6 +51,23 @@ type Config struct {
 	// instead of polling. It runs under CometBFT's application mutex, so
 	// it must return at once and must not call back into the application.
 	OnCommit func(height int64)
+	// Snapshots configures the state-sync snapshots the node makes and
+	// serves (snapshot.go).
+	Snapshots SnapshotConfig
+	// Genesis is the chain's genesis as CometBFT's genesis file gives it:
+	// a state-sync restore, which gets no InitChain, takes the chain id
+	// and parameters from it, never from a peer. Without it, snapshots are
+	// refused.
+	Genesis GenesisDoc
+	// RestoreDir is a directory a restore may own for the sorted runs of
+	// the script-hash index (utxo.SeedOptions.TempDir); empty: in memory.
+	RestoreDir string
+}
+
+// GenesisDoc is the part of CometBFT's genesis the application reads.
+type GenesisDoc struct {
+	ChainID  string
+	AppState []byte
 }
 
 // App is the satnode ABCI 2.0 application. The node gives each of
@@ -106,6 +124,16 @@ type App struct {
 	// last found it; stakeView the staking part of the last view.
 	endorsedTip *btcheaders.Node
 	stakeView   *stakeView
+
+	// State sync (snapshot.go, restore.go). restoring is the restore in
+	// progress, touched only on the snapshot connection; restoreStatus
+	// reports it to anyone. snapBusy is set while a snapshot is written
+	// on its own goroutine (snapWG); closing ends it at Close.
+	restoring     *restore
+	restoreStatus *restoreStatus
+	snapBusy      atomic.Bool
+	snapWG        sync.WaitGroup
+	closing       chan struct{}
 }
 
 // meta is the record Commit writes last and Info reads: the last committed
@@ -139,10 +167,12 @@ func New(cfg Config) (*App, error) {
 	if cfg.BodyRetry == 0 {
 		cfg.BodyRetry = time.Second
 	}
-	a := &App{cfg: cfg, log: cfg.Logger}
+	a := &App{cfg: cfg, log: cfg.Logger, restoreStatus: &restoreStatus{}, closing: make(chan struct{})}
 	raw, err := cfg.Store.Get(keyGenesis)
 	if errors.Is(err, utxo.ErrNotFound) {
-		return a, nil // InitChain comes
+		// InitChain comes, or a state-sync restore (which resumes or
+		// wipes whatever an interrupted one left).
+		return a, nil
 	}
 	if err != nil {
 		return nil, err
@@ -228,6 +258,13 @@ func (a *App) openEngine(up *utxo.Params, p Params) (*utxo.Engine, error) {
 // Close stops the engine without writing: what was not committed is
 // replayed by CometBFT on the next start.
 func (a *App) Close() error {
+	select {
+	case <-a.closing:
+	default:
+		close(a.closing)
+	}
+	a.snapWG.Wait()
+	a.abandonRestore()
 	if a.engine == nil {
 		return nil
 	}

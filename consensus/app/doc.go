@@ -73,12 +73,29 @@
 //     itself is imported offline (`satnode import --stop-height`) and
 //     checked against that MuHash at InitChain.
 //
+//   - State sync (snapshot.go, restore*.go): every snapshot interval it
+//     writes, from a committed View on a goroutine of its own, a snapshot
+//     of the state (SnapshotFormat: the consensus records, then the UTXO
+//     set at the finalized base in Bitcoin Core's dumptxoutset encoding)
+//     in chunks whose hashes the metadata carries, and serves them
+//     (ListSnapshots, LoadSnapshotChunk). A joiner (OfferSnapshot,
+//     ApplySnapshotChunk) checks each chunk against its hash, the
+//     consensus records against the light client's app hash before any
+//     coin, loads the set (utxo.SeedStream: index and tree built from
+//     it), connects the blocks from the base to the tip with bodies from
+//     its providers, and commits only a state that hashes to that app
+//     hash. The chain id and parameters come from the joiner's own genesis
+//     (Config.Genesis), never from a peer. An interrupted restore leaves a
+//     store New treats as empty and the next offer resumes (the same
+//     snapshot) or wipes.
+//
 // What it does not do: networking, fetching bodies (node/ supplies
-// providers), running CometBFT (node/), or vote extensions and state sync.
+// providers), running CometBFT (node/), or vote extensions.
 //
 // Stored state, beside the engine's lower-case tables: 'H' header tree
 // (btcheaders), 'S' staking, 'E' 01 u32be(height) hash → endorsement
-// record (records.go), 'E' 02 hash → u32be(height) (the records by hash), 'A' 01 'm' → u64be(height) ‖ app hash, 'A' 01 'g' →
+// record (records.go), 'E' 02 hash → u32be(height) (the records by hash), 'A' 01 'm' → u64be(height) ‖ app hash, 'A' 01 'r' → the hash of the
+// snapshot a state-sync restore is writing (restore.go), 'A' 01 'g' →
 // the genesis record (JSON: chain id, network, parameters, app hash version;
 // a record without the version, written before v2, is v1).
 package app

@@ -55,6 +55,10 @@ type harness struct {
 	now    time.Time
 	vals   []validatorKeys
 	sync   *actor
+	// state is the genesis app_state InitChain was given; cfg edits the
+	// Config of every App open makes.
+	state []byte
+	cfg   func(*Config)
 }
 
 type harnessOpts struct {
@@ -65,6 +69,8 @@ type harnessOpts struct {
 	store   utxo.Store
 	// genesis edits the genesis before InitChain.
 	genesis func(*Genesis)
+	// cfg edits the application's Config.
+	cfg func(*Config)
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
@@ -75,7 +81,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if o.store == nil {
 		o.store = memstore.New()
 	}
-	h := &harness{t: t, store: o.store, bodies: NewMemBodies(), sync: newActor("sync"),
+	h := &harness{t: t, store: o.store, bodies: NewMemBodies(), sync: newActor("sync"), cfg: o.cfg,
 		now: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
 	if !o.start.IsZero() {
 		h.now = o.start
@@ -105,6 +111,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.state = state
 	h.app = h.open()
 	if _, err := h.app.InitChain(context.Background(), &abci.RequestInitChain{ChainId: testChainID, AppStateBytes: state, Time: h.now}); err != nil {
 		t.Fatal(err)
@@ -114,7 +121,11 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 }
 
 func (h *harness) open() *App {
-	a, err := New(Config{Store: h.store, Bodies: h.bodies, BodyRetry: time.Millisecond})
+	cfg := Config{Store: h.store, Bodies: h.bodies, BodyRetry: time.Millisecond}
+	if h.cfg != nil {
+		h.cfg(&cfg)
+	}
+	a, err := New(cfg)
 	if err != nil {
 		h.t.Fatal(err)
 	}

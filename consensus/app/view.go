@@ -290,6 +290,19 @@ func (h *Views) Close() {
 	}
 }
 
+// clear forgets the published views (a state-sync restore replaces the
+// state they read); subscriptions stay. Views already acquired stay valid
+// until released.
+func (h *Views) clear() {
+	h.mu.Lock()
+	old := h.recent
+	h.cur, h.recent = nil, nil
+	h.mu.Unlock()
+	for _, v := range old {
+		v.Release()
+	}
+}
+
 // Acquire returns the latest view, which the caller must Release, or
 // ErrNoView before the first commit.
 func (h *Views) Acquire() (*View, error) {

@@ -55,6 +55,8 @@ type statusBody struct {
 	FinalityDepth int32     `json:"finality_depth"`
 	Sync          syncInfo  `json:"sync"`
 	At            stamp.At  `json:"at"`
+	// Node is present when the handler has Options.NodeState.
+	Node *NodeState `json:"node,omitempty"`
 }
 
 func (h *Handler) status(v *app.View, _ *httpReq) (any, error) {
@@ -70,6 +72,10 @@ func (h *Handler) status(v *app.View, _ *httpReq) (any, error) {
 	}
 	if v.Params != nil {
 		b.Network = v.Params.Name
+	}
+	if h.opts.NodeState != nil {
+		ns := h.opts.NodeState()
+		b.Node = &ns
 	}
 	return b, nil
 }

@@ -6,14 +6,18 @@
 // Every answer is computed from one committed state (an app.View, held for
 // the request and released after) and names it: the X-Satnode-* headers of
 // package stamp on every response, and an "at" object in every body. Before
-// the first commit every endpoint but the stream answers 503. Errors are
+// the first commit every endpoint but the stream and /v1/status answers
+// 503; /v1/status then answers 200 with {"node": {...}} alone, when the
+// node supplies its state (Options.NodeState), and is not stamped. Errors are
 // {"error": "...", "code": <status>} with 400 for bad input, 404 for what
 // does not exist (a spent coin, an unknown block or path), 405, 503; all
 // amounts are integer satoshis.
 //
 // Endpoints (GET):
 //
-//	/v1/status                       chain id, satnode height, tips, sync progress
+//	/v1/status                       chain id, satnode height, tips, sync progress, and
+//	                                 "node": state_syncing|catching_up|live with the
+//	                                 restore's or catch-up's progress and ETA (below)
 //	/v1/utxo/{txid}/{vout}           an unspent output (404 once spent)
 //	/v1/block/{height|hash}/stats    a canonical block's statistics and set totals
 //	/v1/endorsements                 pending blocks and their endorsement, paged (below)
@@ -28,6 +32,15 @@
 // to the app hash of the view's height, which the next CometBFT header
 // carries. ?height=H answers from one of the last app.ProofWindow commits
 // (404 past them); 501 on a chain whose app hash is version 1.
+//
+// # Node state
+//
+// /v1/status's "node" object (NodeState) says where a node is on its way
+// to live: "state_syncing" (restoring a snapshot: "restore" has the phase,
+// chunks, bytes, coins, blocks, percent and start), "catching_up"
+// (blocksync: "height" and, once a peer has said, "target") or "live".
+// "eta_seconds" is present where the node can estimate one. The node
+// computes the object and its estimates; this package only serves it.
 //
 // # Endorsements
 //

@@ -45,6 +45,14 @@ type Options struct {
 	// the stream's dispatcher [64]. A dispatcher further behind has lost
 	// events: every stream client is told and closed.
 	EventBuffer int
+
+	// NodeState, if set, reports the node's way to live (state syncing,
+	// catching up, live) as /v1/status's "node" object. With it,
+	// /v1/status answers 200 before the first commit too, with that
+	// object alone: a node restoring a snapshot has no state to answer
+	// from for hours, and that is when an operator asks. Without it the
+	// route answers 503 then, like every other.
+	NodeState func() NodeState
 }
 
 func (o *Options) defaults() {
@@ -109,6 +117,9 @@ type route struct {
 	serve   func(h *Handler, v *app.View, q *httpReq) (any, error)
 	// atHeight: ?height= picks one of the recent views (proofs).
 	atHeight bool
+	// nodeOnly: without a committed view, answer with the node's state
+	// alone (when Options.NodeState is set) instead of 503.
+	nodeOnly bool
 }
 
 // httpReq is what a route reads of its HTTP request (the path parameters
@@ -124,14 +135,14 @@ type httpReq struct {
 }
 
 var routes = []route{
-	{"/v1/status", []string{"status"}, (*Handler).status, false},
-	{"/v1/utxo/:txid/:vout", []string{"utxo", "*", "*"}, (*Handler).utxo, false},
-	{"/v1/endorsements", []string{"endorsements"}, (*Handler).endorsements, false},
-	{"/v1/validators", []string{"validators"}, (*Handler).validators, false},
-	{"/v1/synchronizers", []string{"synchronizers"}, (*Handler).synchronizers, false},
-	{"/v1/block/:id/stats", []string{"block", "*", "stats"}, (*Handler).blockStats, false},
-	{"/v1/proof/utxo/:txid/:vout", []string{"proof", "utxo", "*", "*"}, (*Handler).proofUTXO, true},
-	{"/v1/proof/address/:addr", []string{"proof", "address", "*"}, (*Handler).proofAddress, true},
+	{"/v1/status", []string{"status"}, (*Handler).status, false, true},
+	{"/v1/utxo/:txid/:vout", []string{"utxo", "*", "*"}, (*Handler).utxo, false, false},
+	{"/v1/endorsements", []string{"endorsements"}, (*Handler).endorsements, false, false},
+	{"/v1/validators", []string{"validators"}, (*Handler).validators, false, false},
+	{"/v1/synchronizers", []string{"synchronizers"}, (*Handler).synchronizers, false, false},
+	{"/v1/block/:id/stats", []string{"block", "*", "stats"}, (*Handler).blockStats, false, false},
+	{"/v1/proof/utxo/:txid/:vout", []string{"proof", "utxo", "*", "*"}, (*Handler).proofUTXO, true, false},
+	{"/v1/proof/address/:addr", []string{"proof", "address", "*"}, (*Handler).proofAddress, true, false},
 }
 
 // match returns the route for the segments and its parameters.
@@ -198,6 +209,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if errors.Is(err, app.ErrViewGone) {
 		writeError(w, nil, notFound("%v", err))
+		return
+	}
+	if errors.Is(err, app.ErrNoView) && rt.nodeOnly && h.opts.NodeState != nil {
+		// Unstamped: the answer names no state because there is none.
+		writeJSON(w, http.StatusOK, nodeOnly{Node: h.opts.NodeState()})
 		return
 	}
 	if errors.Is(err, app.ErrNoView) {
