@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -125,7 +126,7 @@ func TestStateSyncJoin(t *testing.T) {
 	cfg.StateSync.Enable = true
 	cfg.StateSync.RPCServers = []string{cometRPC(t, ln.homes[0]), cometRPC(t, ln.homes[1])}
 	cfg.StateSync.TrustHeight, cfg.StateSync.TrustHash = 2, trustHash
-	cfg.StateSync.DiscoveryTime = 5 * time.Second
+	cfg.StateSync.DiscoveryTime = 8 * time.Second
 	cmtcfg.WriteConfigFile(filepath.Join(late, "config", "config.toml"), cfg)
 	deadPeer := closedPort(t)
 	editAppConfig(t, late, func(ac *node.AppConfig) {
@@ -319,11 +320,7 @@ func blockHashAt(t *testing.T, ctx context.Context, home string, h int64) string
 
 func cometRPC(t *testing.T, home string) string {
 	t.Helper()
-	cfg, err := node.LoadCometConfig(home)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Replace(cfg.RPC.ListenAddress, "tcp://", "http://", 1)
+	return strings.Replace(mustRPC(t, home), "tcp://", "http://", 1)
 }
 
 // setFinalityDepth rewrites the shared genesis of homes with another
@@ -398,16 +395,11 @@ func httpGet(t *testing.T, url string) string {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 4096)
-	for {
-		n, err := resp.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return b.String()
+	return string(b)
 }
 
 func httpCode(t *testing.T, url string) int {
