@@ -258,10 +258,12 @@ func (a *App) openEngine(up *utxo.Params, p Params) (*utxo.Engine, error) {
 // Close stops the engine without writing: what was not committed is
 // replayed by CometBFT on the next start.
 func (a *App) Close() error {
-	select {
-	case <-a.closing:
-	default:
-		close(a.closing)
+	if a.closing != nil {
+		select {
+		case <-a.closing:
+		default:
+			close(a.closing)
+		}
 	}
 	a.snapWG.Wait()
 	a.abandonRestore()
