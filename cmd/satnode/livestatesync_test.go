@@ -172,6 +172,9 @@ func TestStateSyncJoin(t *testing.T) {
 	ln.start(n)
 	ln.waitAll([]int{n}, 3*time.Minute, "the joiner restored", func(tp tip) bool { return tp.Hash == tipHash })
 	syncTime := time.Since(restart)
+	ln.waitFor(time.Minute, "the joiner's status: live", func() bool {
+		return strings.Contains(httpGet(t, api+"/v1/status"), `"state":"live"`)
+	})
 	for _, s := range []string{"resume=true", "state restored and verified", "source=bitcoin-p2p"} {
 		if !ln.logHas(n, s) {
 			t.Fatalf("joiner's log has no %q", s)
