@@ -21,7 +21,7 @@ func (n *Node) openAPI(ac AppConfig) error {
 	cfg := rpc.Config{Listen: ac.RPC.Listen, User: ac.RPC.User, Password: ac.RPC.Password,
 		MaxBodyBytes: int64(ac.RPC.MaxBodyKB) << 10, MaxUTXOs: ac.RPC.MaxUTXOs, MaxPage: ac.RPC.MaxPage,
 		MaxConns: ac.RPC.MaxConns, MaxBatch: ac.RPC.MaxBatch, MaxReplyBytes: ac.RPC.MaxReplyKB << 10,
-		Logger: n.log.With("module", "rpc"), Metrics: m, NodeState: n.nodeState}
+		Logger: n.log.With("module", "rpc"), Metrics: m, NodeState: n.nodeState, Bodies: n.live.store}
 	if ac.RPC.Cookie {
 		cfg.CookieFile = filepath.Join(n.home, RPCCookieFile)
 	}

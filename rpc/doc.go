@@ -3,11 +3,14 @@
 //
 //   - "/" (POST): the Bitcoin Core JSON-RPC subset (rpc/core), with basic
 //     auth by user/password or cookie file when configured.
-//   - "/blocks/…", "/block-height/…", "/block/…", "/address/…",
+//   - "/blocks/…", "/block-height/…", "/block/…", "/tx/…", "/address/…",
 //     "/scripthash/…", and the same under "/api/": the Esplora REST subset
 //     (rpc/esplora).
 //   - "/v1/…": the native API and its websocket stream (rpc/native).
+//   - "/ui" (and "/" for a browser, Accept: text/html): the status page
+//     (rpc/ui), plain HTML and JS over the /v1 API, embedded.
 //   - "/metrics": Prometheus metrics (rpc/metrics).
+//   - Any other GET: 404 {"error":"not found: PATH","code":404}.
 //
 // Every answer reads one app.View, a snapshot of one commit taken right
 // after its atomic write, so no answer ever mixes two states or sees a

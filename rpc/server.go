@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,7 @@ import (
 	"github.com/satnode/satnode/rpc/internal/reqinfo"
 	"github.com/satnode/satnode/rpc/metrics"
 	"github.com/satnode/satnode/rpc/native"
+	"github.com/satnode/satnode/rpc/ui"
 )
 
 // ErrConfig wraps every invalid server setting.
@@ -70,6 +72,11 @@ type Config struct {
 	// syncing, catching up or live, with progress. With it /v1/status
 	// answers before the first commit too (native.Options.NodeState).
 	NodeState func() native.NodeState
+	// Bodies, if set, is the node's store of block bodies (p2p.BodyStore
+	// satisfies it), from which Core's getblock and getrawtransaction and
+	// Esplora's /block/:hash/txids, /raw and /txs answer; without it they
+	// answer every block but the genesis block as not held.
+	Bodies core.Bodies
 }
 
 func (c *Config) defaults() error {
@@ -144,12 +151,12 @@ func New(cfg Config, views *app.Views) (*Server, error) {
 	}
 	s.native = native.New(views, native.Options{Logger: cfg.Logger.With("module", "rpc-stream"), MaxPage: cfg.MaxPage,
 		NodeState: cfg.NodeState})
-	esp := esplora.New(views, esplora.Options{MaxUTXOs: cfg.MaxUTXOs, MaxPage: cfg.MaxPage})
+	esp := esplora.New(views, esplora.Options{MaxUTXOs: cfg.MaxUTXOs, MaxPage: cfg.MaxPage, Bodies: cfg.Bodies})
 	mux := http.NewServeMux()
 	mux.Handle("/", s.wrap("core", s.auth(core.New(views, core.Options{MaxUTXOs: cfg.MaxUTXOs,
-		MaxBatch: cfg.MaxBatch, MaxReplyBytes: cfg.MaxReplyBytes, Logger: cfg.Logger}))))
+		MaxBatch: cfg.MaxBatch, MaxReplyBytes: cfg.MaxReplyBytes, Logger: cfg.Logger, Bodies: cfg.Bodies}))))
 	espW := s.wrap("esplora", esp)
-	for _, p := range []string{"/blocks/", "/block-height/", "/block/", "/address/", "/scripthash/"} {
+	for _, p := range []string{"/blocks/", "/block-height/", "/block/", "/tx/", "/address/", "/scripthash/"} {
 		mux.Handle(p, espW)
 	}
 	// mempool.space-style clients put the Esplora API under /api.
@@ -158,21 +165,81 @@ func New(cfg Config, views *app.Views) (*Server, error) {
 	if cfg.Metrics != nil {
 		mux.Handle("/metrics", s.wrap("metrics", cfg.Metrics.Handler()))
 	}
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: cfg.ReadHeaderTimeout, ReadTimeout: cfg.ReadTimeout,
+	// The status page (rpc/ui).
+	page := s.wrap("ui", ui.New())
+	mux.Handle(ui.Prefix, page)
+	mux.Handle(ui.Prefix+"/", page)
+	s.http = &http.Server{Handler: s.root(mux, page),
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout, ReadTimeout: cfg.ReadTimeout,
 		WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
 	return s, nil
 }
 
+// root is the server's handler: the mux, but for a GET or HEAD that only
+// the mux's catch-all "/" (the JSON-RPC dialect) would take. Of those,
+// GET / from a browser (ui.AcceptsHTML) gets the status page and a path
+// other than "/" the server's 404 (writeNotFound); any other GET / gets
+// the JSON-RPC dialect's answer, and every other method JSON-RPC at any
+// path, as before.
+func (s *Server) root(mux *http.ServeMux, page http.Handler) http.Handler {
+	unknown := s.wrap("unknown", http.HandlerFunc(http.NotFound))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			if _, pattern := mux.Handler(r); pattern == "/" {
+				switch {
+				case r.URL.Path != "/":
+					unknown.ServeHTTP(w, r)
+					return
+				case ui.AcceptsHTML(r.Header.Get("Accept")):
+					page.ServeHTTP(w, r)
+					return
+				}
+			}
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// notFoundBody is the answer to every path no dialect serves, whichever
+// dialect's prefix it is under: {"error":"not found: /path","code":404},
+// the shape of the native API's errors. A dialect's own errors for its
+// known routes (a bad height, a spent coin) keep the dialect's format.
+type notFoundBody struct {
+	Error string `json:"error"`
+	Code  int    `json:"code"`
+}
+
+// writeNotFound writes the 404 for path.
+func writeNotFound(w http.ResponseWriter, path string) {
+	// Echoing a huge path back helps nobody.
+	if len(path) > 200 {
+		path = path[:200] + "..."
+	}
+	body, _ := json.Marshal(notFoundBody{Error: "not found: " + path, Code: http.StatusNotFound})
+	h := w.Header()
+	h.Del("Content-Length")
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusNotFound)
+	_, _ = w.Write(append(body, '\n'))
+}
+
 // wrap caps the body, times the request for the metrics and recovers from
-// a handler panic (a bug: logged, answered 500, the server stays up).
+// a handler panic (a bug: logged, answered 500, the server stays up). A
+// 404 from a handler that named no route (rpc/internal/reqinfo: it has no
+// route for the path) is replaced by writeNotFound's, so that every
+// dialect answers an unknown path alike; the dialects name a route for
+// every path they serve, so their own 404s (an unknown block, a spent
+// coin) are kept.
 func (s *Server) wrap(dialect string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ctx, info := reqinfo.With(r.Context())
 		r = r.WithContext(ctx)
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK, info: info, path: r.URL.Path}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -299,22 +366,40 @@ func (s *Server) Close(ctx context.Context) error {
 	return s.err
 }
 
-// statusWriter remembers the status for the metrics. It passes Hijack and
+// statusWriter remembers the status for the metrics and replaces the 404
+// of a path the handler has no route for (wrap). It passes Hijack and
 // Flush through, which the websocket stream needs.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	// info is the request's reqinfo and path its URL path.
+	info *reqinfo.Info
+	path string
+	// replaced: the handler's 404 was answered with writeNotFound's; what
+	// the handler writes after it is dropped.
+	replaced bool
 }
 
 func (w *statusWriter) WriteHeader(code int) {
+	if w.replaced {
+		return
+	}
 	if !w.wrote {
 		w.status, w.wrote = code, true
+		if code == http.StatusNotFound && w.info != nil && w.info.Route == "" {
+			w.replaced = true
+			writeNotFound(w.ResponseWriter, w.path)
+			return
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.replaced {
+		return len(b), nil
+	}
 	w.wrote = true
 	return w.ResponseWriter.Write(b)
 }

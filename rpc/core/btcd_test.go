@@ -48,6 +48,9 @@ import (
 //   - getblockchaininfo: btcd answers "headers" = "blocks" and no
 //     chainwork; satnode gives Core's chainwork, checked against the
 //     chain's summed work.
+//   - getblock and getrawtransaction: see btcd_block_test.go (btcd needs
+//     no block hash, having a transaction index; satnode follows Core's
+//     scriptSig asm and coinbase witness).
 func TestRealClients(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts btcd")
@@ -57,10 +60,15 @@ func TestRealClients(t *testing.T) {
 	start := time.Now()
 
 	cfg := chaingen.DefaultConfig()
-	cfg.Blocks = 150
-	c := rpctest.New(t, cfg, 150)
+	cfg.Blocks = 200
+	// Coinbases only until maturity at 100; then enough transactions per
+	// block for getrawtransaction to compare well over a thousand.
+	cfg.PreActivationTxsPerBlock = 12
+	c := rpctest.New(t, cfg, 200)
 	tip := c.Tip()
-	node := btcdtest.Start(t, btcdtest.Options{})
+	// A transaction index, so that btcd answers getrawtransaction for
+	// confirmed transactions as satnode does given their block.
+	node := btcdtest.Start(t, btcdtest.Options{ExtraArgs: []string{"--txindex"}})
 	for h := 1; h <= int(tip); h++ { // btcd already has the genesis block
 		raw, err := btcutil.NewBlock(c.Blocks[h]).Bytes()
 		if err != nil {
@@ -74,7 +82,7 @@ func TestRealClients(t *testing.T) {
 	t.Logf("chain of %d blocks in btcd and satnode after %v", tip, time.Since(start).Round(time.Millisecond))
 
 	views := withWork(t, c)
-	srv := serveLoopback(t, New(views, Options{}))
+	srv := serveLoopback(t, New(views, Options{Bodies: c.Bodies}))
 	sat := newClient(t, srv, node.User, node.Password)
 	btcd := newClient(t, node.RPCAddr, node.User, node.Password)
 
@@ -189,6 +197,12 @@ func TestRealClients(t *testing.T) {
 	})
 	t.Run("scantxoutset", func(t *testing.T) {
 		compareScan(t, c, sat, btcd)
+	})
+	t.Run("getblock", func(t *testing.T) {
+		compareGetBlock(t, c, sat, btcd)
+	})
+	t.Run("getrawtransaction", func(t *testing.T) {
+		compareGetRawTransaction(t, c, sat, btcd)
 	})
 	t.Run("btcctl", func(t *testing.T) {
 		compareBtcctl(t, c, node, srv)
@@ -452,6 +466,7 @@ func compareBtcctl(t *testing.T, c *rpctest.Chain, node *btcdtest.Node, satAddr 
 	// Answers that must be byte for byte btcd's.
 	for _, args := range [][]string{
 		{"getblockcount"}, {"getbestblockhash"}, {"getblockhash", "75"}, {"getblockheader", mid, "false"},
+		{"getblock", mid, "0"},
 	} {
 		if got, want := run(args...), node.Btcctl(t, args...); got != want {
 			t.Errorf("btcctl %s: satnode %q, btcd %q", strings.Join(args, " "), got, want)

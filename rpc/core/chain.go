@@ -99,24 +99,9 @@ func (s *server) getBlockHeader(c *call, args [][]byte, dst []byte) ([]byte, err
 	if err != nil {
 		return dst, err
 	}
-	// Only blocks of the connected chain are known: satnode keeps no
-	// headers of side branches.
-	height, herr := v.Reader.HeightOf(hash)
-	if utxo.IsNotFound(herr) || height > v.Tip.Height {
-		return dst, errBlockNotFound
-	}
+	height, h, herr := canonicalHeader(v, hash)
 	if herr != nil {
 		return dst, herr
-	}
-	h, herr := v.Reader.Header(height)
-	if utxo.IsNotFound(herr) {
-		return dst, errBlockNotFound
-	}
-	if herr != nil {
-		return dst, herr
-	}
-	if h.BlockHash() != hash {
-		return dst, fmt.Errorf("the hash index puts block %s at height %d, whose header hashes to %s", hash, height, h.BlockHash())
 	}
 	if !verbose {
 		var b bytes.Buffer
@@ -125,16 +110,8 @@ func (s *server) getBlockHeader(c *call, args [][]byte, dst []byte) ([]byte, err
 		}
 		return appendHex(dst, b.Bytes()), nil
 	}
-	r := blockHeaderResult{
-		Hash: hash.String(), Confirmations: v.Tip.Height - height + 1, Height: height,
-		Version: h.Version, VersionHex: fmt.Sprintf("%08x", uint32(h.Version)), MerkleRoot: h.MerkleRoot.String(),
-		Time: h.Timestamp.Unix(), Nonce: h.Nonce, Bits: fmt.Sprintf("%08x", h.Bits), Target: target(h.Bits),
-		Difficulty: coreFloat(difficulty(h.Bits, v.Params.Chain)),
-	}
-	if r.MedianTime, herr = medianTime(v, height, h); herr != nil {
-		return dst, herr
-	}
-	if r.ChainWork, herr = chainWork(v, height); herr != nil {
+	r, herr := headerResult(v, hash, height, h)
+	if herr != nil {
 		return dst, herr
 	}
 	switch rec, err := v.Reader.BlockRecord(height); {
@@ -143,17 +120,61 @@ func (s *server) getBlockHeader(c *call, args [][]byte, dst []byte) ([]byte, err
 	case !utxo.IsNotFound(err):
 		return dst, err
 	}
+	return appendJSON(dst, &r)
+}
+
+// canonicalHeader finds a block of the view's connected chain by hash:
+// its height and header. satnode keeps no headers of side branches, so
+// any other hash is errBlockNotFound (Core's -5 "Block not found").
+func canonicalHeader(v *app.View, hash chainhash.Hash) (int32, *wire.BlockHeader, error) {
+	height, err := v.Reader.HeightOf(hash)
+	if utxo.IsNotFound(err) || (err == nil && height > v.Tip.Height) {
+		return 0, nil, errBlockNotFound
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	h, err := v.Reader.Header(height)
+	if utxo.IsNotFound(err) {
+		return 0, nil, errBlockNotFound
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	if h.BlockHash() != hash {
+		return 0, nil, fmt.Errorf("the hash index puts block %s at height %d, whose header hashes to %s", hash, height, h.BlockHash())
+	}
+	return height, h, nil
+}
+
+// headerResult is Core's blockheaderToJSON for a block of the connected
+// chain, nTx left to the caller (getblock counts its body; getblockheader
+// reads the block record).
+func headerResult(v *app.View, hash chainhash.Hash, height int32, h *wire.BlockHeader) (blockHeaderResult, error) {
+	r := blockHeaderResult{
+		Hash: hash.String(), Confirmations: v.Tip.Height - height + 1, Height: height,
+		Version: h.Version, VersionHex: fmt.Sprintf("%08x", uint32(h.Version)), MerkleRoot: h.MerkleRoot.String(),
+		Time: h.Timestamp.Unix(), Nonce: h.Nonce, Bits: fmt.Sprintf("%08x", h.Bits), Target: target(h.Bits),
+		Difficulty: coreFloat(difficulty(h.Bits, v.Params.Chain)),
+	}
+	var err error
+	if r.MedianTime, err = medianTime(v, height, h); err != nil {
+		return r, err
+	}
+	if r.ChainWork, err = chainWork(v, height); err != nil {
+		return r, err
+	}
 	if height > 0 {
 		r.PreviousBlockHash = h.PrevBlock.String()
 	}
 	if height < v.Tip.Height {
 		next, err := v.Reader.Header(height + 1)
 		if err != nil {
-			return dst, err
+			return r, err
 		}
 		r.NextBlockHash = next.BlockHash().String()
 	}
-	return appendJSON(dst, &r)
+	return r, nil
 }
 
 // args1 returns argument i, or nil if it was left out.
@@ -307,6 +328,12 @@ func (s *server) getBlockchainInfo(c *call, _ [][]byte, dst []byte) ([]byte, err
 	if herr != nil {
 		return dst, herr
 	}
+	// Initial block download is /v1/status's test on the same view: the
+	// set is behind the best header (sync.behind > 0, sync.synced false).
+	// Live, each new header makes it true for the second or so until its
+	// block is endorsed and applied, so two requests a moment apart can
+	// disagree; one view never does.
+	behind := v.BestHeader.Height - v.Tip.Height
 	headers := max(v.BestHeader.Height, v.Tip.Height)
 	progress := 1.0
 	if v.Tip.Height < headers && headers > 0 {
@@ -316,7 +343,7 @@ func (s *server) getBlockchainInfo(c *call, _ [][]byte, dst []byte) ([]byte, err
 		Chain: chainName(v.Params), Blocks: v.Tip.Height, Headers: headers, BestBlockHash: v.Tip.Hash.String(),
 		Bits: fmt.Sprintf("%08x", h.Bits), Target: target(h.Bits), Difficulty: coreFloat(difficulty(h.Bits, v.Params.Chain)),
 		Time: h.Timestamp.Unix(), MedianTime: mtp, VerificationProgress: coreFloat(progress),
-		InitialBlockDownload: v.Tip.Height < headers, ChainWork: hex.EncodeToString(v.TipWork[:]),
+		InitialBlockDownload: behind > 0, ChainWork: hex.EncodeToString(v.TipWork[:]),
 		Warnings: []string{},
 	}
 	return appendJSON(dst, &r)

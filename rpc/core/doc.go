@@ -17,8 +17,9 @@
 //     -28). An oversized body (the server's http.MaxBytesReader) is 413
 //     with a -32600 body; anything but POST is 405 as in Core.
 //   - The methods getblockchaininfo, getblockcount, getbestblockhash,
-//     getblockhash, getblockheader, gettxout, gettxoutsetinfo and
-//     scantxoutset with Core's parameters and result fields, and a minimal
+//     getblockhash, getblockheader, getblock, getrawtransaction, gettxout,
+//     gettxoutsetinfo and scantxoutset with Core's parameters and result
+//     fields, and a minimal
 //     getnetworkinfo: btcd's rpcclient calls it (after "getinfo" fails
 //     with -32601, telling it this is not btcd) to learn the Core version
 //     and so the shape in which it decodes getblockchaininfo; satnode
@@ -35,6 +36,35 @@
 //   - getblockheader knows the blocks of the connected chain only (others
 //     are -5 "Block not found"); its chainwork is derived from the view's
 //     TipWork and left out for blocks more than 2016 below the tip.
+//   - getblock (verbosity 0 to 3, or true/false) and getrawtransaction
+//     (verbosity 0 to 2, or true/false) read block bodies from the node's
+//     body store (Options.Bodies, the [bodies] retention window below the
+//     tip; the genesis block always comes from the network's parameters).
+//     Their result objects are Core's, in Core's field order, so btcd's
+//     rpcclient decodes them as btcjson.GetBlockVerboseResult and
+//     TxRawResult. Outside the body store the answers are Core's for data
+//     it does not have: a block of the connected chain whose body is not
+//     held is -1 "Block not available (pruned data)" (getrawtransaction:
+//     -1 "Block not available"); a block not on the connected chain is -5
+//     "Block not found" (getrawtransaction: -5 "Block hash not found"),
+//     since satnode keeps no side branches, where Core would answer a
+//     stale block with in_active_chain false. getblock's mediantime reads
+//     the ten headers before the block; its chainwork is getblockheader's
+//     (left out more than 2016 blocks below the tip).
+//   - getrawtransaction needs the block hash: satnode has no mempool and
+//     no transaction index, so without it the answer is Core's own for
+//     that case, -5 "No such mempool transaction. Use -txindex or provide
+//     a block hash to enable blockchain transaction queries. Use
+//     gettransaction for wallet transactions." in_active_chain is always
+//     true.
+//   - Fees (getblock verbosity ≥ 2, getrawtransaction verbosity 2) and
+//     prevouts (getblock 3, getrawtransaction 2) come from the undo
+//     records, which the engine keeps for the last finality_depth+1
+//     blocks; for deeper blocks both are left out, which is what Core
+//     answers when it has no undo data for a block.
+//   - A scriptSig's asm is Core's (a signature's hash type by name,
+//     "…[ALL]"); output scripts read as in gettxout, btcd's disassembly,
+//     which differs from Core's only for pushes of up to four bytes.
 //   - gettxout ignores include_mempool (there is no mempool).
 //   - gettxoutsetinfo always answers in Core's coinstatsindex form, for the
 //     tip or any block of the connected chain, with satnode's block
@@ -74,5 +104,6 @@
 // What it does not do: write anything (no sendrawtransaction, no wallet),
 // authenticate (the server in package rpc does, before this handler),
 // limit the body size (the server's MaxBytesReader), or know anything
-// beyond the committed state (no mempool, no peers, no side branches).
+// beyond the committed state and the bodies the node's body store holds
+// (no mempool, no transaction index, no peers, no side branches).
 package core

@@ -30,6 +30,11 @@ var fuzzSeeds = []string{
 	"\t{ \"id\" : 1 , \"method\" : \"getblockcount\" , \"params\" : [ ] }\n",
 	`{"id":1,"method":"getblockhash","params":[1e400]}`,
 	"{\"id\":1,\"method\":\"getblock\xffcount\"}",
+	`{"id":1,"method":"getblock","params":["` + strings.Repeat("0", 64) + `",true]}`,
+	`{"id":1,"method":"getblock","params":{"blockhash":"zz","verbose":3}}`,
+	`{"id":1,"method":"getblock","params":["00",99999999999999999999]}`,
+	`{"id":1,"method":"getrawtransaction","params":["` + strings.Repeat("1", 64) + `",2,"` + strings.Repeat("0", 64) + `"]}`,
+	`{"id":1,"method":"getrawtransaction","params":{"txid":"x","verbosity":-1,"blockhash":5}}`,
 }
 
 // FuzzDecodeRequest checks the in-place decoder against encoding/json on
@@ -102,10 +107,13 @@ func FuzzHandler(f *testing.F) {
 	for _, s := range []string{
 		`{"id":1,"method":"gettxout","params":["` + c.Blocks[101].Transactions[0].TxHash().String() + `",0]}`,
 		`{"id":1,"method":"getblockheader","params":["` + c.Blocks[50].BlockHash().String() + `"]}`,
+		`{"id":1,"method":"getblock","params":["` + c.Blocks[101].BlockHash().String() + `",3]}`,
+		`{"id":1,"method":"getrawtransaction","params":["` + c.Blocks[101].Transactions[0].TxHash().String() +
+			`",true,"` + c.Blocks[101].BlockHash().String() + `"]}`,
 	} {
 		f.Add(s)
 	}
-	h := New(c.Views, Options{MaxUTXOs: 3})
+	h := New(c.Views, Options{MaxUTXOs: 3, Bodies: c.Bodies})
 	f.Fuzz(func(t *testing.T, body string) {
 		r := post(h, body)
 		switch r.status {

@@ -42,6 +42,10 @@ type Options struct {
 	// Logger receives the errors no client caused (a store that cannot be
 	// read). Default: discard.
 	Logger *slog.Logger
+	// Bodies, if set, holds the block bodies getblock and getrawtransaction
+	// answer from (the node's body store). Without it every block but the
+	// genesis block is answered as pruned.
+	Bodies Bodies
 }
 
 // server answers the Core dialect over the latest view.

@@ -414,6 +414,20 @@ func TestGetBlockchainInfo(t *testing.T) {
 	if fmt.Sprint(r) != fmt.Sprint(want) {
 		t.Fatalf("\n got %+v\nwant %+v", r, want)
 	}
+	// Not behind the best header (synced, in /v1/status's words): no
+	// initial block download, whatever the best header's height.
+	for _, best := range []int32{100, 50} {
+		v, err := views.Acquire()
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.BestHeader = app.BlockRef{Height: best}
+		v.Release()
+		callOK(t, h, "getblockchaininfo", "[]", &r)
+		if r.InitialBlockDownload || r.Headers != 100 || r.VerificationProgress != 1 {
+			t.Fatalf("best header %d, tip 100: %+v", best, r)
+		}
+	}
 	for name, p := range map[string]*utxo.Params{"main": utxo.MainNet(), "test": utxo.TestNet3(), "regtest": utxo.RegTest(), "signet": utxo.SigNet()} {
 		if got := chainName(p); got != name {
 			t.Errorf("chain name of %s: %s", p.Name, got)

@@ -65,6 +65,24 @@ func methods(s *server) map[string]*method {
 				"Returns the unspent outputs paying to addr() or raw() descriptors, from satnode's script index.\n\n" +
 				"Arguments:\n1. action         (string, required) \"start\", \"abort\" or \"status\"\n" +
 				"2. scanobjects    (json array, optional) Descriptors or {\"desc\": ..., \"range\": ...} objects\n"},
+		{name: "getblock", run: s.getBlock, required: 1,
+			args: []arg{{"blockhash", kindString, true}, {"verbosity|verbose", kindNumber, false}},
+			help: "getblock \"blockhash\" ( verbosity )\n\n" +
+				"If verbosity is 0, returns a string that is serialized, hex-encoded data for block 'hash'.\n" +
+				"If verbosity is 1, returns an Object with information about block <hash>.\n" +
+				"If verbosity is 2, returns an Object with information about block <hash> and information about each transaction.\n" +
+				"If verbosity is 3, returns an Object with information about block <hash> and information about each transaction, including prevout information for inputs.\n" +
+				"satnode answers for the blocks of its chain whose body it holds ([bodies] retention).\n\n" +
+				"Arguments:\n1. blockhash    (string, required) The block hash\n" +
+				"2. verbosity    (numeric, optional, default=1) 0 for hex-encoded data, 1 for a JSON object, 2 for JSON object with transaction data, and 3 for JSON object with transaction data including prevout information for inputs\n"},
+		{name: "getrawtransaction", run: s.getRawTransaction, required: 1,
+			args: []arg{{"txid", kindString, true}, {"verbosity|verbose", kindNumber, false}, {"blockhash", kindString, true}},
+			help: "getrawtransaction \"txid\" ( verbosity \"blockhash\" )\n\n" +
+				"Return the raw transaction data from the block given by blockhash.\n" +
+				"satnode has no mempool and no transaction index: the block hash is required, and the block's body must be held ([bodies] retention).\n\n" +
+				"Arguments:\n1. txid         (string, required) The transaction id\n" +
+				"2. verbosity    (numeric, optional, default=0) 0 for hex-encoded data, 1 for a JSON object, and 2 for JSON object with fee and prevout\n" +
+				"3. blockhash    (string, required by satnode) The block in which to look for the transaction\n"},
 		{name: "getnetworkinfo", run: s.getNetworkInfo,
 			help: "getnetworkinfo\n\nReturns an object containing various state info regarding P2P networking.\n"},
 	}
@@ -145,7 +163,18 @@ func (m *method) named(obj []byte) ([][]byte, *Error) {
 	hole, initialHole := 0, 0
 	initial := ""
 	for _, a := range m.args {
-		v, found := in[a.name]
+		// A name may list aliases, "verbosity|verbose": the first one
+		// given is taken, as Core's transformNamedArguments does; another
+		// alias given too is then an unknown parameter.
+		var v []byte
+		found := false
+		name := a.name
+		for alias := range strings.SplitSeq(a.name, "|") {
+			if v, found = in[alias]; found {
+				name = alias
+				break
+			}
+		}
 		if !found {
 			hole++
 			if len(out) == 0 {
@@ -157,10 +186,10 @@ func (m *method) named(obj []byte) ([][]byte, *Error) {
 			out = append(out, []byte("null"))
 		}
 		if initial == "" {
-			initial = a.name
+			initial = name
 		}
 		out = append(out, v)
-		delete(in, a.name)
+		delete(in, name)
 	}
 	if pos, found := in["args"]; found && kindOf(pos) == kindArray {
 		delete(in, "args")

@@ -2,6 +2,7 @@ package esplora
 
 import (
 	"context"
+	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -27,9 +28,11 @@ const (
 func TestBadInputs(t *testing.T) {
 	cfg := testConfig()
 	c := rpctest.New(t, cfg, 30)
-	h := New(c.Views, Options{MaxPage: 100})
+	h := New(c.Views, Options{MaxPage: 100, Bodies: c.Bodies})
 	hotAddr := hotAddress(t, cfg, 0).addr
 	tipHash := c.Blocks[c.Tip()].BlockHash().String()
+	pruned := c.Blocks[5].BlockHash()
+	c.Bodies.Delete(pruned)
 	hex64 := strings.Repeat("ab", 32)
 	// A regtest bech32 address with its checksum broken.
 	badSum := []byte(hotAddress(t, cfg, 1).addr)
@@ -67,7 +70,33 @@ func TestBadInputs(t *testing.T) {
 		{"/block/" + hex64 + "/header", 404, "Block not found"},
 		{"/block/" + strings.ToUpper(tipHash) + "/status", 200, `{"in_best_chain":true,"height":30,"next_best":null}`},
 		{"/block/" + tipHash, 404, `endpoint does not exist "/block/` + tipHash + `"`},
-		{"/block/" + tipHash + "/txs", 404, "endpoint does not exist *"},
+		{"/block/" + tipHash + "/txids", 200, `["` + c.Blocks[c.Tip()].Transactions[0].TxHash().String() + `"]`},
+		{"/block/" + tipHash + "/txs/25", 400, "start index out of range"},
+		{"/block/" + tipHash + "/txs/5", 400, "start index must be a multiple of 25"},
+		{"/block/" + tipHash + "/txs/+4294967295", 400, "start index must be a multiple of 25"},
+		{"/block/" + tipHash + "/txs/4294967275", 400, "start index out of range"},
+		{"/block/" + tipHash + "/txs/25/", 404, "endpoint does not exist *"},
+		{"/block/" + tipHash + "/txid/0", 404, "endpoint does not exist *"},
+		{"/block/" + hex64 + "/txs/abc", 404, "Block not found"},
+		{"/block/" + hex64 + "/txids", 404, "Block not found"},
+		{"/block/" + hex64 + "/raw", 404, "Block not found"},
+		{"/block/xyz/raw", 400, "Invalid hex string"},
+		{"/block/" + hex64[:62] + "/txs/0", 400, "Invalid hex string"},
+		{"/block/" + pruned.String() + "/raw", 404, "Block body not available: *"},
+		{"/block/" + pruned.String() + "/txs", 404, "Block body not available: *"},
+		{"/block/" + pruned.String() + "/txids", 404, "Block body not available: *"},
+		{"/tx/" + hex64 + "/outspend/4294967296", 400, "Invalid number"},
+		{"/tx/" + hex64 + "/outspend/18446744073709551616", 400, "Invalid number"},
+		{"/tx/" + hex64 + "/outspend/" + strings.Repeat("9", 5000), 400, "Invalid number"},
+		{"/tx/" + hex64 + "/outspend/-1", 400, "Invalid number"},
+		{"/tx/" + hex64 + "/outspend/", 400, "Invalid number"},
+		{"/tx/" + hex64 + "/outspend/0x1", 400, "Invalid number"},
+		{"/tx/zz/outspend/0", 400, "Invalid hex string"},
+		{"/tx/" + hex64 + "/outspend/+4294967295", 404, "Spend not known: output " + reversedHex(hex64) + ":4294967295 *"},
+		{"/tx/" + hex64 + "/outspend/0", 404, "Spend not known: *"},
+		{"/tx/" + hex64 + "/outspend", 404, "endpoint does not exist *"},
+		{"/tx/" + hex64 + "/outspend/0/", 404, "endpoint does not exist *"},
+		{"/tx/" + hex64 + "/outspends", 404, "endpoint does not exist *"},
 		{"/block/" + tipHash + "/header/", 404, "endpoint does not exist *"},
 		{"/address/garbage", 400, "base58 error"},
 		{"/address/0OIl", 400, "base58 error"},
@@ -142,6 +171,16 @@ func TestBadInputs(t *testing.T) {
 	}
 }
 
+// reversedHex is the txid string of a hash written as hex: the bytes
+// reversed, as chainhash prints them back.
+func reversedHex(s string) string {
+	b, _ := hex.DecodeString(s)
+	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+		b[i], b[j] = b[j], b[i]
+	}
+	return hex.EncodeToString(b)
+}
+
 // mustURL parses a test path with its query, keeping a malformed query
 // string raw (as the server would) instead of failing.
 func mustURL(t testing.TB, target string) *url.URL {
@@ -187,6 +226,13 @@ func TestRouteNames(t *testing.T) {
 		"/address/garbage/utxo?limit=0": "/address/:address/utxo",
 		"/scripthash/" + hex64:          "/scripthash/:hash",
 		"/scripthash/zz/utxo":           "/scripthash/:hash/utxo",
+		"/block/" + hex64 + "/txids":    "/block/:hash/txids",
+		"/block/zz/raw":                 "/block/:hash/raw",
+		"/block/" + hex64 + "/txs":      "/block/:hash/txs",
+		"/block/" + hex64 + "/txs/x":    "/block/:hash/txs/:start",
+		"/tx/" + hex64 + "/outspend/7":  "/tx/:txid/outspend/:vout",
+		"/tx/zz/outspend/x":             "/tx/:txid/outspend/:vout",
+		"/tx/" + hex64:                  "",
 		"/nope/" + hex64:                "",
 	} {
 		ctx, info := reqinfo.With(context.Background())

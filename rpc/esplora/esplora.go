@@ -30,6 +30,10 @@ type Options struct {
 	MaxUTXOs int
 	// MaxPage caps ?limit= of a paged request. Default 1000.
 	MaxPage int
+	// Bodies, if set, holds the block bodies /block/:hash/txids, /raw and
+	// /txs answer from (the node's body store). Without it they answer
+	// only for the genesis block.
+	Bodies Bodies
 }
 
 // handler serves the routes; see the package comment.
@@ -110,6 +114,14 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, q *request, v *a
 		return h.scriptStats(w, q, v)
 	case epScriptUTXO:
 		return h.scriptUTXOs(w, r, q, v)
+	case epBlockTxids:
+		return h.blockTxids(w, q, v)
+	case epBlockRaw:
+		return h.blockRaw(w, q, v)
+	case epBlockTxs:
+		return h.blockTxs(w, q, v)
+	case epOutspend:
+		return outspend(w, q, v)
 	default:
 		return unknownEndpoint(r.URL.Path)
 	}

@@ -13,18 +13,19 @@ import (
 
 // FuzzRequest feeds arbitrary paths and query strings to the parser and
 // to the whole handler over a small chain: never a panic, never a 5xx,
-// always Esplora's content types, and an error from the parser is always
-// a 4xx with a message. Run with
+// always Esplora's content types (binary only for /block/:hash/raw), and
+// an error from the parser is always a 4xx with a message. Run with
 //
 //	go test -run '^$' -fuzz FuzzRequest -fuzztime 30s ./rpc/esplora/
 func FuzzRequest(f *testing.F) {
 	cfg := testConfig()
 	cfg.Blocks = 30
 	c := rpctest.New(f, cfg, 30)
-	h := New(c.Views, Options{MaxUTXOs: 5, MaxPage: 7})
+	h := New(c.Views, Options{MaxUTXOs: 5, MaxPage: 7, Bodies: c.Bodies})
 	hotAddr := hotAddress(f, cfg, 0).addr
 	sh := hotAddress(f, cfg, 0).scriptHash()
 	tip := c.Blocks[30].BlockHash().String()
+	coinbase := c.Blocks[3].Transactions[0].TxHash().String()
 	seeds := [][2]string{
 		{"/blocks/tip/height", ""},
 		{"/blocks/tip/hash", ""},
@@ -51,6 +52,16 @@ func FuzzRequest(f *testing.F) {
 		{"", ""},
 		{"/block//status", ""},
 		{"/address/\x00\xff/utxo", "limit=\x00"},
+		{"/block/" + tip + "/txids", ""},
+		{"/block/" + tip + "/raw", ""},
+		{"/block/" + tip + "/txs", ""},
+		{"/block/" + tip + "/txs/25", ""},
+		{"/block/" + tip + "/txs/99999999999999999999", ""},
+		{"/block/" + tip + "/txs/-0", ""},
+		{"/tx/" + coinbase + "/outspend/0", ""},
+		{"/tx/" + coinbase + "/outspend/4294967296", ""},
+		{"/tx/" + coinbase + "/outspend/+1", ""},
+		{"/tx/" + strings.Repeat("f", 64) + "/outspend/0", ""},
 	}
 	for _, s := range seeds {
 		f.Add(s[0], s[1])
@@ -78,7 +89,7 @@ func FuzzRequest(f *testing.F) {
 			if ct == "application/json" && !json.Valid(rec.Body.Bytes()) {
 				t.Fatalf("GET %q %q: invalid JSON %q", path, rawQuery, rec.Body.String())
 			}
-			if ct != "application/json" && ct != "text/plain" {
+			if ct != "application/json" && ct != "text/plain" && (ct != "application/octet-stream" || q.ep != epBlockRaw) {
 				t.Fatalf("GET %q %q: Content-Type %q", path, rawQuery, ct)
 			}
 		case http.StatusBadRequest, http.StatusNotFound:

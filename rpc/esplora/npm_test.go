@@ -51,6 +51,15 @@ type mempoolJSOutput struct {
 		Status int    `json:"status"`
 		Body   string `json:"body"`
 	} `json:"badAddress"`
+	BlockTxids      []string      `json:"blockTxids"`
+	BlockTxs        []txValue     `json:"blockTxs"`
+	BlockTxsDefault []txValue     `json:"blockTxsDefault"`
+	Outspend        spendingValue `json:"outspend"`
+	Unspent         spendingValue `json:"unspent"`
+	UnknownSpend    struct {
+		Status int    `json:"status"`
+		Body   string `json:"body"`
+	} `json:"unknownSpend"`
 }
 
 // TestMempoolJS serves a chain over HTTP on loopback and reads it with
@@ -69,15 +78,21 @@ func TestMempoolJS(t *testing.T) {
 	// mempool.js takes protocol "http" when asked, so plain HTTP on
 	// 127.0.0.1 will do (httptest listens on loopback); it puts "/api/"
 	// after the host, so the handler is mounted as the server mounts it.
-	srv := httptest.NewServer(esploraMux(New(c.Views, Options{})))
+	srv := httptest.NewServer(esploraMux(New(c.Views, Options{Bodies: c.Bodies})))
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
 	ha := hotAddress(t, cfg, 0)
 	const height = 120
+	// An input of the tip block: its outpoint's spend is inside the undo
+	// window.
+	spender := c.Blocks[c.Tip()].Transactions[1]
+	spent := spender.TxIn[0].PreviousOutPoint
+	unknown := strings.Repeat("ab", 32)
 
 	ctx, cancel := context.WithTimeout(context.Background(), nodeTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "mempooljs.js"), prefix, host, ha.addr, strconv.Itoa(height))
+	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "mempooljs.js"), prefix, host, ha.addr, strconv.Itoa(height),
+		spent.Hash.String(), strconv.Itoa(int(spent.Index)), unknown)
 	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -162,6 +177,33 @@ func TestMempoolJS(t *testing.T) {
 		got.TipHeight, len(got.UTXOs), sum, ha.addr)
 	if got.BadAddress.Status != http.StatusBadRequest || got.BadAddress.Body != msgBase58 {
 		t.Fatalf("mempool.js bad address: %+v", got.BadAddress)
+	}
+
+	// Block transactions and spends, as the library parsed them.
+	b := c.Blocks[height]
+	if len(got.BlockTxids) != len(b.Transactions) || len(got.BlockTxs) != min(txsPerPage, len(b.Transactions)) ||
+		len(got.BlockTxsDefault) != len(got.BlockTxs) {
+		t.Fatalf("mempool.js block %d: %d txids, %d and %d transactions", height, len(got.BlockTxids), len(got.BlockTxs),
+			len(got.BlockTxsDefault))
+	}
+	outs, _ := walkChain(c.Blocks)
+	for i := range got.BlockTxs {
+		if got.BlockTxids[i] != b.Transactions[i].TxHash().String() || got.BlockTxs[i].TxID != got.BlockTxids[i] ||
+			got.BlockTxsDefault[i].TxID != got.BlockTxids[i] {
+			t.Fatalf("mempool.js block %d: transaction %d", height, i)
+		}
+		checkTxValue(t, &got.BlockTxs[i], b.Transactions[i], height, b, outs, true)
+	}
+	tipHeight := c.Tip()
+	if o := got.Outspend; !o.Spent || o.TxID != spender.TxHash().String() || o.Vin == nil || *o.Vin != 0 ||
+		o.Status == nil || *o.Status.BlockHeight != tipHeight {
+		t.Fatalf("mempool.js outspend of %s: %+v", spent, o)
+	}
+	if got.Unspent.Spent || got.Unspent.Status != nil {
+		t.Fatalf("mempool.js outspend of an unspent output: %+v", got.Unspent)
+	}
+	if u := got.UnknownSpend; u.Status != http.StatusNotFound || !strings.HasPrefix(u.Body, "Spend not known: ") {
+		t.Fatalf("mempool.js outspend of an unknown output: %+v", u)
 	}
 }
 

@@ -1,6 +1,7 @@
 package esplora
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -60,10 +61,14 @@ func writeText(w http.ResponseWriter, body string, ttl int) {
 }
 
 // writeJSON writes v compactly with no trailing newline, byte for byte
-// what electrs's serde_json::to_string produces for the same fields.
+// what electrs's serde_json::to_string produces for the same fields: in
+// particular "<" and ">" (rust-bitcoin's "<push past end>" in an asm)
+// are not escaped, as encoding/json would by default.
 func writeJSON(w http.ResponseWriter, v any, ttl int) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		// Only the package's own types reach here; they always marshal.
 		writeError(w, &Error{Status: http.StatusInternalServerError, Msg: err.Error()})
 		return
@@ -71,7 +76,7 @@ func writeJSON(w http.ResponseWriter, v any, ttl int) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", cacheControl(ttl))
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
+	_, _ = w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
 
 func cacheControl(ttl int) string { return "public, max-age=" + strconv.Itoa(ttl) }

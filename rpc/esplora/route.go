@@ -24,6 +24,10 @@ const (
 	epBlockStatus
 	epScript
 	epScriptUTXO
+	epBlockTxids
+	epBlockRaw
+	epBlockTxs
+	epOutspend
 )
 
 // request is a parsed request: everything that can be checked without a
@@ -40,6 +44,13 @@ type request struct {
 	param     string
 	sh        [32]byte
 	page      page
+	// start is /block/:hash/txs/:start's start as given (checked once the
+	// block is known, as Esplora does); hasStart: the segment is there.
+	start    string
+	hasStart bool
+	// vout is /tx/:txid/outspend/:vout's output index; the txid is in
+	// hash.
+	vout uint32
 }
 
 // page is the paging of a /utxo request.
@@ -76,6 +87,17 @@ func (q *request) route() string {
 			return "/address/:address/utxo"
 		}
 		return "/scripthash/:hash/utxo"
+	case epBlockTxids:
+		return "/block/:hash/txids"
+	case epBlockRaw:
+		return "/block/:hash/raw"
+	case epBlockTxs:
+		if q.hasStart {
+			return "/block/:hash/txs/:start"
+		}
+		return "/block/:hash/txs"
+	case epOutspend:
+		return "/tx/:txid/outspend/:vout"
 	}
 	return "unmatched"
 }
@@ -117,6 +139,29 @@ func parseRequest(path, rawQuery string, opts Options) (*request, *Error) {
 			return q, err
 		}
 		q.hash = h
+	case len(parts) == 3 && parts[0] == "block" && blockBodyRoute(parts[2]) != 0,
+		len(parts) == 4 && parts[0] == "block" && parts[2] == "txs":
+		q.ep = blockBodyRoute(parts[2])
+		if len(parts) == 4 {
+			q.start, q.hasStart = parts[3], true
+		}
+		h, err := parseBlockHash(parts[1])
+		if err != nil {
+			return q, err
+		}
+		q.hash = h
+	case len(parts) == 4 && parts[0] == "tx" && parts[2] == "outspend":
+		q.ep = epOutspend
+		h, err := parseBlockHash(parts[1])
+		if err != nil {
+			return q, err
+		}
+		q.hash = h
+		n, err := parseUint(parts[3], math.MaxUint32)
+		if err != nil {
+			return q, err
+		}
+		q.vout = uint32(n)
 	case (len(parts) == 2 || len(parts) == 3 && parts[2] == "utxo") && (parts[0] == "address" || parts[0] == "scripthash"):
 		q.ep = epScript
 		if len(parts) == 3 {
@@ -171,6 +216,35 @@ func parseHeight(s string) (int32, *Error) {
 		return -1, nil
 	}
 	return int32(n), nil
+}
+
+// blockBodyRoute names the /block/:hash/… routes answered from the body
+// store, 0 for any other last segment.
+func blockBodyRoute(seg string) endpoint {
+	switch seg {
+	case "txids":
+		return epBlockTxids
+	case "raw":
+		return epBlockRaw
+	case "txs":
+		return epBlockTxs
+	}
+	return 0
+}
+
+// parseUint parses a number as Rust's unsigned parse does (decimal digits,
+// optionally after one "+"): a value above max, like any other failure,
+// is Esplora's "Invalid number".
+func parseUint(s string, max uint64) (uint64, *Error) {
+	s = strings.TrimPrefix(s, "+")
+	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, badRequest("Invalid number")
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || n > max {
+		return 0, badRequest("Invalid number")
+	}
+	return n, nil
 }
 
 // parseBlockHash parses a block hash in the usual byte-reversed hex, all

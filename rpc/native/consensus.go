@@ -134,22 +134,33 @@ type validatorJSON struct {
 	Jailed        bool   `json:"jailed"`
 	// JailedUntil is absent when the validator was never jailed.
 	JailedUntil *time.Time `json:"jailed_until,omitempty"`
+	Tombstoned  bool       `json:"tombstoned"`
+	// Missed is its attendance: rounds missed among the last
+	// downtime_window it was active for; more than downtime_max_missed
+	// jails it (the body's downtime_* fields).
+	Missed uint32 `json:"missed"`
 }
 
 type validatorsBody struct {
-	TotalPower  int64           `json:"total_power"`
-	NeededPower int64           `json:"needed_power"`
-	Validators  []validatorJSON `json:"validators"`
-	At          stamp.At        `json:"at"`
+	TotalPower  int64 `json:"total_power"`
+	NeededPower int64 `json:"needed_power"`
+	// DowntimeWindow and DowntimeMaxMissed are the chain parameters a
+	// validator's missed count is measured against.
+	DowntimeWindow    uint32          `json:"downtime_window"`
+	DowntimeMaxMissed uint32          `json:"downtime_max_missed"`
+	Validators        []validatorJSON `json:"validators"`
+	At                stamp.At        `json:"at"`
 }
 
 func (h *Handler) validators(v *app.View, _ *httpReq) (any, error) {
 	b := &validatorsBody{TotalPower: v.TotalPower, NeededPower: v.NeededPower,
+		DowntimeWindow: v.ChainParams.DowntimeWindow, DowntimeMaxMissed: v.ChainParams.DowntimeMaxMissed,
 		Validators: make([]validatorJSON, 0, len(v.Validators)), At: stamp.Of(v)}
 	for _, val := range v.Validators {
 		j := validatorJSON{Operator: val.Operator.String(), ConsensusKey: hex.EncodeToString(val.ConsensusKey[:]),
 			Endorser: addr(val.EndorserKey), Moniker: val.Moniker, CommissionBps: val.CommissionBps,
-			Tokens: val.Tokens, SelfStake: val.SelfStake, Power: v.Powers[val.Operator], Jailed: val.Jailed}
+			Tokens: val.Tokens, SelfStake: val.SelfStake, Power: v.Powers[val.Operator], Jailed: val.Jailed,
+			Tombstoned: val.Tombstoned, Missed: val.Missed}
 		if !val.JailedUntil.IsZero() {
 			t := val.JailedUntil.UTC()
 			j.JailedUntil = &t

@@ -28,15 +28,16 @@ func consensusView(t *testing.T) *app.Views {
 	jailed := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	v := &app.View{
 		ChainID: "hand", Height: 42, Time: time.Unix(1700000000, 0).UTC(), Params: utxo.RegTest(), FinalityDepth: 6,
-		Tip:        app.BlockRef{Height: 20, Hash: hashOf("20")},
-		Final:      app.BlockRef{Height: 14, Hash: hashOf("14")},
-		BestHeader: app.BlockRef{Height: 23, Hash: hashOf("23b")},
-		Endorsed:   app.BlockRef{Height: 21, Hash: hashOf("21")},
+		ChainParams: app.DefaultParams(),
+		Tip:         app.BlockRef{Height: 20, Hash: hashOf("20")},
+		Final:       app.BlockRef{Height: 14, Hash: hashOf("14")},
+		BestHeader:  app.BlockRef{Height: 23, Hash: hashOf("23b")},
+		Endorsed:    app.BlockRef{Height: 21, Hash: hashOf("21")},
 		Validators: []staking.Validator{
 			{Operator: address(1), ConsensusKey: [32]byte{1, 2, 3}, EndorserKey: address(11), CommissionBps: 500,
 				Moniker: "one", Tokens: 200, SelfStake: 150},
 			{Operator: address(2), ConsensusKey: [32]byte{4}, EndorserKey: address(12), CommissionBps: 0,
-				Moniker: "two", Tokens: 100, SelfStake: 100, Jailed: true, JailedUntil: jailed},
+				Moniker: "two", Tokens: 100, SelfStake: 100, Jailed: true, JailedUntil: jailed, Missed: 7},
 		},
 		Powers:        map[tx.Address]int64{address(1): 200},
 		Synchronizers: []staking.Synchronizer{{Address: address(21), Bond: 5000, Payout: address(22)}},
@@ -100,20 +101,22 @@ func TestEndorsements(t *testing.T) {
 func TestValidatorsAndSynchronizers(t *testing.T) {
 	_, srv := serve(t, consensusView(t), native.Options{})
 	var vals struct {
-		TotalPower int64            `json:"total_power"`
-		Validators []map[string]any `json:"validators"`
+		TotalPower     int64            `json:"total_power"`
+		DowntimeWindow uint32           `json:"downtime_window"`
+		Validators     []map[string]any `json:"validators"`
 	}
 	_, body := get(t, srv, "/v1/validators", http.StatusOK, &vals)
-	if vals.TotalPower != 200 || len(vals.Validators) != 2 {
+	if vals.TotalPower != 200 || len(vals.Validators) != 2 || vals.DowntimeWindow != app.DefaultParams().DowntimeWindow {
 		t.Fatalf("validators %s", body)
 	}
 	want := []map[string]any{
 		{"operator": address(1).String(), "consensus_key": "0102030000000000000000000000000000000000000000000000000000000000",
 			"endorser": address(11).String(), "moniker": "one", "commission_bps": 500.0, "tokens": 200.0,
-			"self_stake": 150.0, "power": 200.0, "jailed": false},
+			"self_stake": 150.0, "power": 200.0, "jailed": false, "tombstoned": false, "missed": 0.0},
 		{"operator": address(2).String(), "consensus_key": "0400000000000000000000000000000000000000000000000000000000000000",
 			"endorser": address(12).String(), "moniker": "two", "commission_bps": 0.0, "tokens": 100.0,
-			"self_stake": 100.0, "power": 0.0, "jailed": true, "jailed_until": "2030-01-02T03:04:05Z"},
+			"self_stake": 100.0, "power": 0.0, "jailed": true, "jailed_until": "2030-01-02T03:04:05Z", "tombstoned": false,
+			"missed": 7.0},
 	}
 	for i, w := range want {
 		g, _ := json.Marshal(vals.Validators[i])

@@ -21,7 +21,7 @@
 //	/v1/utxo/{txid}/{vout}           an unspent output (404 once spent)
 //	/v1/block/{height|hash}/stats    a canonical block's statistics and set totals
 //	/v1/endorsements                 pending blocks and their endorsement, paged (below)
-//	/v1/validators                   validators with their power
+//	/v1/validators                   validators with their power, jailing and attendance (missed of downtime_window)
 //	/v1/synchronizers                bonded synchronizers
 //	/v1/stream                       websocket, below
 //	/v1/proof/utxo/{txid}/{vout}     a coin or its absence, proven (proof.go)

@@ -31,6 +31,9 @@ type Chain struct {
 	Gen *chaingen.Generator
 	// Blocks[h] is the block at height h on the current branch.
 	Blocks []*wire.MsgBlock
+	// Bodies holds the body of every block connected so far, stale
+	// branches included, for the handlers that serve blocks.
+	Bodies *Bodies
 
 	tb      testing.TB
 	height  int64
@@ -58,7 +61,7 @@ func NewOn(tb testing.TB, st utxo.Store, cfg chaingen.Config, n int) *Chain {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c := &Chain{Store: st, Views: &app.Views{}, Gen: gen, tb: tb}
+	c := &Chain{Store: st, Views: &app.Views{}, Gen: gen, Bodies: NewBodies(), tb: tb}
 	c.Engine, err = utxo.Open(st, utxo.Config{Params: utxo.RegTest(), ManualFlush: true,
 		OnBlock: func(ch *utxo.BlockChange) { c.changes = append(c.changes, ch) }})
 	if err != nil {
@@ -104,6 +107,7 @@ func (c *Chain) connectBlock(mb *wire.MsgBlock) {
 	}
 	c.elapsed = append(c.elapsed, time.Since(t0))
 	c.Blocks = append(c.Blocks, mb)
+	c.Bodies.Put(blk.Hash, buf.Bytes())
 }
 
 // Fork returns a generator of a competing branch from the current tip,
@@ -176,4 +180,25 @@ func (c *Chain) Tip() int32 { return int32(len(c.Blocks) - 1) }
 // String describes the chain for failure messages.
 func (c *Chain) String() string {
 	return fmt.Sprintf("rpctest chain at %d (%s)", c.Tip(), c.Blocks[c.Tip()].BlockHash())
+}
+
+// PruneUndo deletes the undo records of the blocks more than keep below
+// the tip and commits, leaving the store as the application's engine
+// leaves it (utxo.Config.UndoDepth = finality_depth+1, where rpctest's
+// engine keeps every record so that tests may reorg deep). Keys are
+// utxo/keys.go's undo records: 'u' 0x01 u32be(height). Reorgs deeper than
+// keep fail afterwards.
+func (c *Chain) PruneUndo(keep int32) {
+	c.tb.Helper()
+	tip := c.Tip()
+	err := c.Store.Update(0, false, func(b utxo.Batch) error {
+		for h := int32(1); h <= tip-keep; h++ {
+			b.Delete([]byte{'u', 1, byte(h >> 24), byte(h >> 16), byte(h >> 8), byte(h)})
+		}
+		return nil
+	})
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	c.Commit()
 }

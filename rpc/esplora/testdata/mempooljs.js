@@ -3,21 +3,22 @@
 // object on stdout. Used by TestMempoolJS (npm_test.go).
 //
 // usage: node mempooljs.js <install prefix> <host:port> <address> <height>
+//        <spent txid> <spent vout> <never-seen txid>
 'use strict';
 
 const path = require('path');
 
 async function main() {
-  const [prefix, hostname, address, height] = process.argv.slice(2);
-  if (!prefix || !hostname || !address || height === undefined) {
-    throw new Error('usage: mempooljs.js <install prefix> <host:port> <address> <height>');
+  const [prefix, hostname, address, height, spentTxid, spentVout, unknownTxid] = process.argv.slice(2);
+  if (!prefix || !hostname || !address || height === undefined || !spentTxid || spentVout === undefined || !unknownTxid) {
+    throw new Error('usage: mempooljs.js <install prefix> <host:port> <address> <height> <spent txid> <spent vout> <never-seen txid>');
   }
   const mempoolJS = require(path.join(prefix, 'node_modules', '@mempool', 'mempool.js'));
   // mempool.js builds its base URL as protocol + "://" + hostname +
   // network + "/api/", with network "" for anything but testnet/signet,
   // and https unless told otherwise. proxy: false keeps axios off any
   // HTTP(S)_PROXY of the environment: the server is on loopback.
-  const { bitcoin: { blocks, addresses } } = mempoolJS({
+  const { bitcoin: { blocks, addresses, transactions } } = mempoolJS({
     hostname,
     network: 'regtest',
     protocol: 'http',
@@ -32,6 +33,18 @@ async function main() {
   out.blockHeader = await blocks.getBlockHeader({ hash: out.blockHash });
   out.address = await addresses.getAddress({ address });
   out.utxos = await addresses.getAddressTxsUtxo({ address });
+  out.blockTxids = await blocks.getBlockTxids({ hash: out.blockHash });
+  out.blockTxs = await blocks.getBlockTxs({ hash: out.blockHash, start_index: 0 });
+  // Without start_index mempool.js asks for /txs/undefined.
+  out.blockTxsDefault = await blocks.getBlockTxs({ hash: out.blockHash });
+  out.outspend = await transactions.getTxOutspend({ txid: spentTxid, vout: Number(spentVout) });
+  out.unspent = await transactions.getTxOutspend({ txid: out.utxos[0].txid, vout: out.utxos[0].vout });
+  try {
+    await transactions.getTxOutspend({ txid: unknownTxid, vout: 0 });
+    out.unknownSpend = { status: 0 };
+  } catch (e) {
+    out.unknownSpend = { status: e.response ? e.response.status : -1, body: e.response ? e.response.data : String(e) };
+  }
   // An error must reach the caller as Esplora's status and text.
   try {
     await addresses.getAddress({ address: 'not-an-address' });
