@@ -76,7 +76,9 @@ const (
 
 // LogConfig is the [log] table.
 type LogConfig struct {
-	// Level is the minimum level logged: debug, info, warn or error.
+	// Level is the minimum level of satnode's own lines: debug, info,
+	// warn or error. CometBFT's are filtered by config.toml's log_level
+	// (DefaultCometLogLevel).
 	Level string `toml:"level"`
 }
 
@@ -361,10 +363,19 @@ var appConfigTemplate = template.Must(template.New("app.toml").Funcs(template.Fu
 # Unknown keys are an error, so a misspelt key is not silently ignored.
 
 [log]
-# Minimum level of the log lines written to standard error: "debug",
-# "info", "warn" or "error". CometBFT's lines are first filtered per module
-# by log_level in config.toml, and written in its log_format ("plain" or
-# "json"), like satnode's own.
+# Minimum level of satnode's own log lines, written to standard error:
+# "debug", "info", "warn" or "error" (satnode start --log-level overrides
+# it). At "info" a node writes a line per Bitcoin block applied, or while
+# catching up one line every few seconds for all the blocks applied
+# meanwhile, plus its roles' lines and the way to live.
+#
+# CometBFT's lines are not filtered here but by log_level in config.toml,
+# as CometBFT documents it. satnode writes log_level = "error" there (and
+# assumes it when the key is absent): CometBFT has no warn level, and at
+# "info" it writes about eight lines a block, "Timed out" among them. For
+# more, set it to "info", or per module, e.g. "consensus:info,p2p:debug"
+# (modules not named stay at "error"). Both write in config.toml's
+# log_format ("plain" or "json").
 level = {{q .Log.Level}}
 
 [utxo]
@@ -535,7 +546,8 @@ func WriteAppConfig(home string, c AppConfig) error {
 }
 
 // LoadCometConfig reads home's config/config.toml into CometBFT's config,
-// rooted at home, and validates it. Absent keys keep CometBFT's defaults.
+// rooted at home, and validates it. Absent keys keep CometBFT's defaults,
+// but for log_level: DefaultCometLogLevel.
 // It uses its own viper instance, not viper's global one, so that several
 // nodes can be loaded in one process (tests).
 func LoadCometConfig(home string) (*cmtcfg.Config, error) {
@@ -553,6 +565,7 @@ func LoadCometConfig(home string) (*cmtcfg.Config, error) {
 		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, path, err)
 	}
 	cfg := cmtcfg.DefaultConfig()
+	cfg.LogLevel = DefaultCometLogLevel // CometBFT's own default is "info"
 	if err := v.Unmarshal(cfg); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, path, err)
 	}

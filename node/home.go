@@ -148,6 +148,7 @@ func newHomeFiles(home, moniker string, sync bool) (*homeFiles, error) {
 	h := &homeFiles{home: home, cfg: cmtcfg.DefaultConfig(), appCfg: DefaultAppConfig()}
 	h.cfg.SetRoot(home)
 	h.cfg.Moniker = moniker
+	h.cfg.LogLevel = DefaultCometLogLevel
 	h.pv = privval.NewFilePV(ed25519.GenPrivKey(), h.cfg.PrivValidatorKeyFile(), h.cfg.PrivValidatorStateFile())
 	h.nodeKey = &p2p.NodeKey{PrivKey: ed25519.GenPrivKey()}
 	var err error

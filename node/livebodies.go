@@ -48,10 +48,16 @@ type bitcoinPeers interface {
 // the same block): the error wraps app.ErrNoBody and the application asks
 // again later.
 //
-// Every body served is logged as "body fetched" with its source: "store"
-// at Debug (every block passes there), "files", "libp2p", "bitcoin-rpc"
-// and "bitcoin-p2p" (with the peer's address) at Info. The libp2p host
-// does not say which peer served a body; it logs that at Debug itself.
+// Every body served is logged as "body fetched" with its source. "store",
+// "files", "libp2p" and "bitcoin-rpc" are at Debug: each of them may
+// serve every block (the endorser reads each block from its Bitcoin node;
+// a node catching up reads thousands from files or peers), and the
+// application already writes a line per block applied, or a summary
+// while catching up. "bitcoin-p2p" (with the peer's address) is at Info:
+// the last resort, used only when no better source has the body, which
+// an operator wants to see, with the foreign node that served it. The
+// libp2p host does not say which peer served a body; it logs that at
+// Debug itself.
 type liveBodies struct {
 	params   *utxo.Params
 	log      *slog.Logger
@@ -214,7 +220,11 @@ func (b *liveBodies) Body(ctx context.Context, hash chainhash.Hash, height int32
 
 // fetched logs a body served by a source other than the store.
 func (b *liveBodies) fetched(source string, hash chainhash.Hash, height int32, attrs ...any) {
-	b.log.Info("body fetched", append(append([]any{"source", source}, attrs...), "height", height, "hash", hash)...)
+	lvl := slog.LevelDebug
+	if source == "bitcoin-p2p" {
+		lvl = slog.LevelInfo
+	}
+	b.log.Log(context.Background(), lvl, "body fetched", append(append([]any{"source", source}, attrs...), "height", height, "hash", hash)...)
 }
 
 func (b *liveBodies) check(hash chainhash.Hash, height int32, raw []byte) error {

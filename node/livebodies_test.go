@@ -160,7 +160,7 @@ func TestLiveBodiesBitcoinPeers(t *testing.T) {
 		t.Fatalf("block 4 again: %v, %d calls to the peers (want it from the store)", err, peers.calls)
 	}
 	for _, want := range []string{
-		"level=INFO msg=\"body fetched\" source=bitcoin-rpc height=3 hash=" + hash(3).String(),
+		"level=DEBUG msg=\"body fetched\" source=bitcoin-rpc height=3 hash=" + hash(3).String(),
 		"level=INFO msg=\"body fetched\" source=bitcoin-p2p peer=127.0.0.1:18444 height=4 hash=" + hash(4).String(),
 		"level=WARN msg=\"body from a bitcoin peer fails its header\" peer=127.0.0.1:18444 height=9",
 		"level=DEBUG msg=\"body fetched\" source=store height=4 hash=" + hash(4).String(),

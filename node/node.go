@@ -34,7 +34,8 @@ type Options struct {
 	// LogOutput receives the log (default os.Stderr).
 	LogOutput io.Writer
 	// LogLevel, if set, replaces app.toml's log.level (debug, info, warn
-	// or error).
+	// or error): satnode's own lines. CometBFT's follow config.toml's
+	// log_level.
 	LogLevel string
 }
 
@@ -106,8 +107,11 @@ func New(ctx context.Context, home string, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := NewLogger(opts.LogOutput, lvl, cfg.LogFormat)
-	cmtLog, err := cometLoggerFor(log, cfg)
+	// One handler: satnode's lines at app.toml's level, CometBFT's at
+	// config.toml's log_level.
+	h := newHandler(opts.LogOutput, cfg.LogFormat)
+	log := slog.New(atLeast{h, lvl})
+	cmtLog, err := cometLoggerFor(h, cfg)
 	if err != nil {
 		return nil, err
 	}

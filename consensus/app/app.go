@@ -124,6 +124,8 @@ type App struct {
 	// last found it; stakeView the staking part of the last view.
 	endorsedTip *btcheaders.Node
 	stakeView   *stakeView
+	// blockLog writes the "bitcoin block applied" lines (applylog.go).
+	blockLog blockLog
 
 	// State sync (snapshot.go, restore.go). restoring is the restore in
 	// progress, touched only on the snapshot connection; restoreStatus

@@ -127,7 +127,9 @@ func (a *App) settle(height int64, now time.Time) error {
 			return fmt.Errorf("%w: reward of %s: %v", ErrHalt, r.hash, err)
 		}
 		if height < r.canonicalAt+a.params.AttendanceWindow {
-			a.log.Info("settled early: final before its attendance window closed, no attendance taken",
+			// Every block while catching up: the blocks become final
+			// faster than their windows close.
+			a.log.Debug("settled early: final before its attendance window closed, no attendance taken",
 				"height", r.height, "hash", r.hash)
 			continue
 		}

@@ -59,6 +59,7 @@ func (a *App) isEndorsed(n *btcheaders.Node) bool {
 // time opens its attendance window (canonical); settle pays it and takes
 // attendance when the window closes.
 func (a *App) advance(ctx context.Context, now time.Time) error {
+	a.blockLog.tick(a.log)
 	cur, err := a.btcTip()
 	if err != nil {
 		return err
@@ -104,8 +105,7 @@ func (a *App) advance(ctx context.Context, now time.Time) error {
 			return fmt.Errorf("%w: endorsed block %s at %d breaks Bitcoin's rules: %v", ErrHalt, n.Hash(), n.Height(), err)
 		}
 		a.elapsed = append(a.elapsed, time.Since(t0))
-		a.log.Info("bitcoin block applied", "height", n.Height(), "hash", n.Hash(), "txs", st.Txs,
-			"inputs", st.Inputs, "outputs", st.Outputs)
+		a.blockLog.applied(a.log, st)
 		spent += int64(size)
 		if err := a.canonical(n, now); err != nil {
 			return err

@@ -349,12 +349,14 @@ func (a *App) finishRestore(ctx context.Context, r *restore, e *utxo.Engine, res
 	r.status.phase(PhaseBlocks)
 	r.status.blocks(len(path))
 	var unflushed int64
+	applied := blockLog{prefix: "state sync: "}
 	for i, n := range path {
 		blk, size, err := a.body(ctx, n)
 		if err != nil {
 			return err
 		}
-		if _, err := e.Connect(blk); err != nil {
+		st, err := e.Connect(blk)
+		if err != nil {
 			return badSnapshot("block %d %s does not connect to the restored set: %v", n.Height(), n.Hash(), err)
 		}
 		// Flushed as a commit would (every max_btc_bytes_per_block of
@@ -367,8 +369,9 @@ func (a *App) finishRestore(ctx context.Context, r *restore, e *utxo.Engine, res
 			unflushed = 0
 		}
 		r.status.block()
-		a.log.Info("state sync: bitcoin block applied", "height", n.Height(), "hash", n.Hash())
+		applied.applied(a.log, st)
 	}
+	applied.flush(a.log)
 	r.status.phase(PhaseVerify)
 	a.tree, a.stake, a.recs = tree, stake, recs
 	a.chainID, a.params, a.hashVersion = a.cfg.Genesis.ChainID, res.params, res.hash
