@@ -13,7 +13,7 @@ FUZZTIME  ?= 15s
 SHELL        := /bin/bash
 .SHELLFLAGS  := -o pipefail -c
 
-.PHONY: all build test test-long bench bench-live bench-rpc bench-snapshot bench-statesync fuzz lint demo demo-localnet clean
+.PHONY: all build test chromium test-long bench bench-live bench-rpc bench-snapshot bench-statesync fuzz lint demo demo-localnet clean
 
 all: build
 
@@ -21,8 +21,16 @@ build:
 	$(GO) build -o $(BIN) ./cmd/satnode
 
 # The test suite CI runs (.ci/run). Bounded: well under 15 minutes on 2 cores.
-test: lint
+# The status page's test (rpc/ui) drives Debian's headless chromium: installed
+# here when missing (as root, or with sudo); SATNODE_BROWSER_OPTIONAL=1 skips
+# that test instead on a machine where it cannot be.
+test: lint chromium
 	$(GO) test -count=1 -timeout 20m $(PKGS)
+
+chromium:
+	@command -v chromium >/dev/null || [ -n "$$SATNODE_BROWSER_OPTIONAL" ] || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends chromium; fi; }
 
 # Longer suites: btcd's fullblocktests with the large reorg, and more
 # randomized reorg seeds.
@@ -98,9 +106,6 @@ BTCD_VERSION := v0.24.2
 bin/btcd:
 	GOBIN=$(abspath bin) GOFLAGS= GOWORK=off $(GO) install github.com/btcsuite/btcd@$(BTCD_VERSION) github.com/btcsuite/btcd/cmd/btcctl@$(BTCD_VERSION)
 
-# The live path on one machine, until Ctrl-C: btcd regtest, one satnode
-# validator with a synchronizer and an endorser, and Bitcoin blocks full of
-# transactions flowing into the UTXO set.
 # Joining by state sync against joining by replay from genesis, on the same
 # states: the importer benchmark's chain (generated once into .bench/) replayed
 # through the application on goleveldb; at 1M coins and at its end (4.2M) a
@@ -118,12 +123,19 @@ bench-statesync: build
 		SATNODE_BENCH_HOME=$(abspath $(BENCH_DIR))/snapshot-home-$(SNAPSHOT_COINS) $(GO) test -run '^$$' -bench 'BenchmarkStateSyncSet$$' -benchtime 1x -timeout 60m -v ./consensus/app/ | grep -E 'STATE SYNC|^(--- |ok|FAIL)'; \
 	else echo "no $(BENCH_DIR)/snapshot-home-$(SNAPSHOT_COINS): run make bench-snapshot for the 20M-coin part"; fi
 
+# The live path on one machine, until Ctrl-C: btcd regtest, one satnode
+# validator with a synchronizer and an endorser, and Bitcoin blocks full of
+# transactions flowing into the UTXO set. satdemo runs as a binary, not with
+# `go run`, which exits 1 on Ctrl-C whatever the program does: satdemo exits
+# 0 once everything has stopped.
 demo: build bin/btcd
-	$(GO) run ./cmd/satdemo --satnode $(BIN) --btcd bin/btcd
+	$(GO) build -o bin/satdemo ./cmd/satdemo
+	bin/satdemo --satnode $(BIN) --btcd bin/btcd
 
 # The same with 4 validators and 2 synchronizers, each on its own btcd.
 demo-localnet: build bin/btcd
-	$(GO) run ./cmd/satdemo --satnode $(BIN) --btcd bin/btcd --validators 4 --synchronizers 2
+	$(GO) build -o bin/satdemo ./cmd/satdemo
+	bin/satdemo --satnode $(BIN) --btcd bin/btcd --validators 4 --synchronizers 2
 
 clean:
 	rm -rf bin

@@ -5,22 +5,29 @@
 // script type (the repository's chain generator), first a quick 440 to
 // show a catch-up and activate segwit and taproot, then one every
 // --interval. It prints node0's synchronizer, endorser and applied-block
-// lines, and every 10 blocks the UTXO set summary (satnode utxo info).
+// lines; once node0 has applied the first blocks, a coin and an address to
+// try with ready-to-paste commands; and every 10 blocks the UTXO set
+// summary (satnode utxo info --node) and the tips /v1/status reports.
 //
-// make demo and make demo-localnet run it; everything listens on
-// 127.0.0.1 only.
+// node0 listens on the default ports (CometBFT RPC 26657, API 26680) when
+// they are free, so that README.md's commands work as written; otherwise
+// on free ports, which it prints. Everything listens on 127.0.0.1 only.
+//
+// Ctrl-C (SIGINT) or SIGTERM stops every process, satnode first, and exits
+// 0 once all have stopped on their own; 1 on any other failure.
+//
+// make demo and make demo-localnet build it as bin/satdemo and run it.
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
+	"crypto/sha256"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
+	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -28,6 +35,9 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/btcsuite/btcd/wire"
+	cmtcfg "github.com/cometbft/cometbft/config"
 
 	"github.com/satnode/satnode/node"
 	"github.com/satnode/satnode/node/btcnode"
@@ -53,8 +63,9 @@ func main() {
 	flag.IntVar(&o.txs, "txs", 30, "transactions per block")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o); err != nil {
+	err := run(ctx, o)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "satdemo:", err)
 		os.Exit(1)
 	}
@@ -64,8 +75,16 @@ func say(format string, args ...any) {
 	fmt.Printf("== "+format+"\n", args...)
 }
 
-func run(ctx context.Context, o options) error {
-	var quiet atomic.Bool
+// defaultRPC is CometBFT's default RPC address, where satnode's commands
+// (and README.md's) look for a node.
+var defaultRPC = cmtcfg.DefaultRPCConfig().ListenAddress
+
+// run runs the demo until ctx ends. An interruption is not an error: run
+// then returns nil once every process has stopped on its own.
+func run(ctx context.Context, o options) (err error) {
+	if o.validators < 1 || o.preload < 1 || o.interval <= 0 {
+		return fmt.Errorf("want --validators, --preload and --interval above 0")
+	}
 	if o.dir == "" {
 		d, err := os.MkdirTemp("", "satnode-demo-")
 		if err != nil {
@@ -83,12 +102,24 @@ func run(ctx context.Context, o options) error {
 		}
 		*b = abs
 	}
-	say("working directory %s (logs: btcdI/btcd.log, nodeI.log)", o.dir)
-	var procs []*proc
+	say("working directory %s", o.dir)
+	var logs []string
+	for i := range o.validators {
+		logs = append(logs, filepath.Join(o.dir, "btcd"+strconv.Itoa(i), "btcd.log"), filepath.Join(o.dir, fmt.Sprintf("node%d.log", i)))
+	}
+	say("logs: %s", strings.Join(logs, ", "))
+
+	var quiet atomic.Bool
+	// CometBFT's shutdown lines are noise: quiet from the interruption on.
+	defer context.AfterFunc(ctx, func() { quiet.Store(true) })()
+	procs := &procSet{died: make(chan *proc, 2*o.validators)}
 	defer func() {
-		quiet.Store(true) // CometBFT's shutdown lines are noise here
-		for i := len(procs) - 1; i >= 0; i-- {
-			procs[i].stop()
+		if ctx.Err() != nil {
+			err = nil // whatever failed, failed because of the interruption
+		}
+		quiet.Store(true)
+		if serr := procs.stopAll(); serr != nil && err == nil {
+			err = serr
 		}
 		say("stopped; everything is in %s", o.dir)
 	}()
@@ -118,11 +149,9 @@ func run(ctx context.Context, o options) error {
 		for _, a := range p2pAddrs {
 			args = append(args, "--addpeer="+a)
 		}
-		p, err := startProc(filepath.Join(dir, "btcd.log"), nil, nil, o.btcd, args...)
-		if err != nil {
+		if err := procs.start("btcd"+strconv.Itoa(i), logs[2*i], nil, nil, o.btcd, args...); err != nil {
 			return err
 		}
-		procs = append(procs, p)
 		p2pAddrs = append(p2pAddrs, p2p)
 		c, err := btcnode.New(btcnode.Config{URL: "http://" + rpc, User: "demo", Password: "demo"})
 		if err != nil {
@@ -146,7 +175,6 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	rpcAddr := infos[0].RPCAddr
 	for _, info := range infos {
 		// Batches of 100 headers, so that the catch-up shows its progress.
 		ac, err := node.LoadAppConfig(info.Home)
@@ -158,21 +186,27 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 	}
+	taken, err := useDefaultPorts(&infos[0])
+	if err != nil {
+		return err
+	}
 	for i, info := range infos {
 		var echo io.Writer
 		if i == 0 {
 			echo = os.Stdout
 		}
-		p, err := startProc(filepath.Join(o.dir, fmt.Sprintf("node%d.log", i)), echo, &quiet, o.satnode, "start", "--home", info.Home)
-		if err != nil {
+		if err := procs.start("node"+strconv.Itoa(i), logs[2*i+1], echo, &quiet, o.satnode, "start", "--home", info.Home); err != nil {
 			return err
 		}
-		procs = append(procs, p)
 	}
-	say("%d satnode validator(s) started; node0's CometBFT RPC %s", len(infos), rpcAddr)
-	api := infos[0].APIAddr
-	say("node0's API http://%s — try: curl http://%s/v1/status | curl http://%s/blocks/tip/height | "+
-		"curl http://%s/metrics | bin/btcctl -C /dev/null --notls -u x -P x -s %s getblockchaininfo", api, api, api, api, api)
+	rpcAddr, api := infos[0].RPCAddr, infos[0].APIAddr
+	say("%d satnode validator(s) started; node0's CometBFT RPC %s and API http://%s", len(infos), rpcAddr, api)
+	if len(taken) > 0 {
+		say("%s taken: in README.md's commands use %s for the CometBFT RPC and %s for the API",
+			strings.Join(taken, " and "), rpcAddr, api)
+	} else {
+		say("the default ports: README.md's commands work as written")
+	}
 
 	// The producer.
 	cfg := chaingen.DefaultConfig()
@@ -193,86 +227,127 @@ func run(ctx context.Context, o options) error {
 		if err != nil {
 			return err
 		}
-		var sb strings.Builder
-		if err := b.Serialize(&sb); err != nil {
+		if err := submit(ctx, btcds, n, b); err != nil {
 			return err
-		}
-		for i, c := range btcds {
-			var res *string
-			if err := c.Call(ctx, "submitblock", []any{fmt.Sprintf("%x", sb.String())}, &res); err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return fmt.Errorf("btcd%d: submitblock: %w", i, err)
-			}
-			if res != nil && !strings.Contains(*res, "already have") {
-				return fmt.Errorf("btcd%d refused block %d: %s", i, n, *res)
-			}
 		}
 		if n < o.preload {
 			continue
+		}
+		if n == o.preload {
+			say("waiting for node0 to apply the %d blocks", o.preload)
+			if err := waitApplied(ctx, api, int32(n), procs.died); err != nil {
+				return err
+			}
 		}
 		if n == o.preload || n%10 == 0 {
 			utxoInfo(ctx, o.satnode, rpcAddr)
 			apiStatus(ctx, api)
 		}
 		if n == o.preload {
+			sample(ctx, rpcAddr, api, int32(n), b)
 			say("now one block every %v, until Ctrl-C", o.interval)
 		}
 		select {
 		case <-ctx.Done():
 			return nil
+		case p := <-procs.died:
+			return p.exitError()
 		case <-tick.C:
 		}
 	}
 }
 
-// utxoInfo prints the first lines of `satnode utxo info --node`.
-func utxoInfo(ctx context.Context, bin, rpc string) {
-	out, err := exec.CommandContext(ctx, bin, "utxo", "info", "--node", rpc).CombinedOutput()
-	if err != nil {
-		say("satnode utxo info: %v: %s", err, out)
-		return
+// submit gives block n to every btcd.
+func submit(ctx context.Context, btcds []*btcnode.Client, n int, b *wire.MsgBlock) error {
+	var sb strings.Builder
+	if err := b.Serialize(&sb); err != nil {
+		return err
 	}
-	var keep []string
-	for _, l := range strings.Split(string(out), "\n") {
-		for _, k := range []string{`"height"`, `"bestblock"`, `"txouts"`, `"muhash"`, `"total_amount"`} {
-			if strings.HasPrefix(strings.TrimSpace(l), k) {
-				keep = append(keep, strings.TrimSpace(l))
-			}
+	for i, c := range btcds {
+		var res *string
+		if err := c.Call(ctx, "submitblock", []any{fmt.Sprintf("%x", sb.String())}, &res); err != nil {
+			return fmt.Errorf("btcd%d: submitblock: %w", i, err)
+		}
+		if res != nil && !strings.Contains(*res, "already have") {
+			return fmt.Errorf("btcd%d refused block %d: %s", i, n, *res)
 		}
 	}
-	say("satnode utxo info --node %s: %s", rpc, strings.Join(keep, " "))
+	return nil
 }
 
-// apiStatus prints the Bitcoin tips node0's API reports (GET /v1/status).
-func apiStatus(ctx context.Context, api string) {
-	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+api+"/v1/status", nil)
+// useDefaultPorts moves node0's CometBFT RPC and API onto the default
+// ports (26657 and 26680) where they are free, so that README.md's
+// commands work as written, and returns the defaults that were taken.
+func useDefaultPorts(info *node.HomeInfo) (taken []string, err error) {
+	cfg, err := node.LoadCometConfig(info.Home)
 	if err != nil {
-		return
+		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	ac, err := node.LoadAppConfig(info.Home)
 	if err != nil {
-		say("GET /v1/status: %v", err)
+		return nil, err
+	}
+	if free(strings.TrimPrefix(defaultRPC, "tcp://")) {
+		cfg.RPC.ListenAddress = defaultRPC
+	} else {
+		taken = append(taken, defaultRPC)
+	}
+	if free(node.DefaultRPCListen) {
+		ac.RPC.Listen = node.DefaultRPCListen
+	} else {
+		taken = append(taken, node.DefaultRPCListen)
+	}
+	cmtcfg.WriteConfigFile(filepath.Join(info.Home, "config", "config.toml"), cfg)
+	if err := node.WriteAppConfig(info.Home, ac); err != nil {
+		return nil, err
+	}
+	info.RPCAddr, info.APIAddr = cfg.RPC.ListenAddress, ac.RPC.Listen
+	return taken, nil
+}
+
+// free reports whether nothing listens on addr.
+func free(addr string) bool {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+// sample prints a coin to try, the coinbase of block height (the last of
+// the first blocks: unspendable for 100 blocks, so unspent for a while),
+// as node0's API reports it, with commands that ask about it.
+func sample(ctx context.Context, rpc, api string, height int32, b *wire.MsgBlock) {
+	txid := b.Transactions[0].TxHash().String()
+	var coin struct {
+		Value        int64 `json:"value"`
+		ScriptPubKey struct {
+			Address string `json:"address"`
+		} `json:"script_pubkey"`
+	}
+	if err := getJSON(ctx, "http://"+api+"/v1/utxo/"+txid+"/0", &coin); err != nil || coin.ScriptPubKey.Address == "" {
+		say("no sample coin: GET /v1/utxo/%s/0: %v", txid, err)
 		return
 	}
-	defer resp.Body.Close()
-	type tip struct {
-		Height int32 `json:"height"`
+	sh := sha256.Sum256(b.Transactions[0].TxOut[0].PkScript)
+	addr := coin.ScriptPubKey.Address
+	say("a coin to try (README.md's TXID:VOUT, ADDR, SHA256HEX and HEIGHT):")
+	say("  TXID:VOUT  %s:0  (the coinbase of block %d, %d.%08d BTC; the API has it unspent)", txid, height, coin.Value/1e8, coin.Value%1e8)
+	say("  ADDR       %s  (the address it pays)", addr)
+	say("  SHA256HEX  %x  (sha256 of the address's script: Esplora's script hash)", sh)
+	say("  HEIGHT     %d", height)
+	for _, c := range []string{
+		"bin/satnode utxo get " + txid + ":0 --node " + rpc,
+		"bin/satnode utxo address " + addr + " --limit 3 --node " + rpc,
+		"bin/btcctl -C /dev/null --notls -u x -P x -s " + api + " gettxout " + txid + " 0",
+		"bin/btcctl -C /dev/null --notls -u x -P x -s " + api + " getblockchaininfo",
+		"curl -s " + api + "/v1/utxo/" + txid + "/0",
+		"curl -s " + api + "/address/" + addr + "/utxo",
+		"curl -s " + api + "/v1/status",
+	} {
+		fmt.Println("     " + c)
 	}
-	var st struct {
-		Canonical  tip `json:"canonical"`
-		Endorsed   tip `json:"endorsed"`
-		BestHeader tip `json:"best_header"`
-		Final      tip `json:"final"`
-	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err := json.Unmarshal(body, &st); err != nil || resp.StatusCode != http.StatusOK {
-		say("GET /v1/status: %s %.200s", resp.Status, body)
-		return
-	}
-	say("GET http://%s/v1/status: Bitcoin tips: canonical %d, endorsed %d, best header %d, final %d",
-		api, st.Canonical.Height, st.Endorsed.Height, st.BestHeader.Height, st.Final.Height)
 }
 
 func waitReady(ctx context.Context, c *btcnode.Client) error {
@@ -287,65 +362,23 @@ func waitReady(ctx context.Context, c *btcnode.Client) error {
 	}
 }
 
-// proc is a child process whose output goes to a log file and, if echo
-// is set, its live-path lines also to echo.
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-// echoed are the log messages worth showing.
-var echoed = []string{"bitcoin block applied", "synchronizer", "endorsed", "reorg", "waiting for the block body", "level=ERROR"}
-
-func startProc(logPath string, echo io.Writer, quiet *atomic.Bool, bin string, args ...string) (*proc, error) {
-	f, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, args...)
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			fmt.Fprintln(f, line)
-			if echo != nil && !quiet.Load() && matches(line) {
-				fmt.Fprintln(echo, line)
-			}
+// waitApplied waits until node0's API reports the set at height or above.
+func waitApplied(ctx context.Context, api string, height int32, died <-chan *proc) error {
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		var st status
+		if err := getJSON(ctx, "http://"+api+"/v1/status", &st); err == nil && st.Canonical.Height >= height {
+			return nil
 		}
-		f.Close()
-	}()
-	go func() {
-		_ = cmd.Wait()
-		pw.Close()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-func matches(line string) bool {
-	for _, e := range echoed {
-		if strings.Contains(line, e) {
-			return true
+		if time.Now().After(deadline) {
+			return errors.New("node0 did not apply the first blocks in 5 minutes: see node0.log")
 		}
-	}
-	return false
-}
-
-// stop asks the process to exit and waits up to 20 s before killing it.
-func (p *proc) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(20 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case p := <-died:
+			return p.exitError()
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
 }

@@ -107,6 +107,8 @@ type btcChain struct {
 	// coinbases are the coinbase txids, height 1 first.
 	coinbases []string
 	muhash    string
+	// imported is a home holding the chain imported offline.
+	imported string
 }
 
 func genChain(t *testing.T, blocks int) *btcChain {
@@ -140,6 +142,7 @@ func genChain(t *testing.T, blocks int) *btcChain {
 	}
 	imp := t.TempDir()
 	mustRun(t, "import", "--home", imp, "--network", "regtest", c.dir)
+	c.imported = imp
 	var info struct {
 		Height    int32
 		BestBlock string

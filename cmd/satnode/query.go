@@ -2,9 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"net/url"
 	"strconv"
+	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -23,21 +29,11 @@ application's message.`,
 	cmd.PersistentFlags().StringVar(&nodeAddr, "node", defaultNode, "CometBFT RPC address of a node")
 
 	run := func(cmd *cobra.Command, path string) error {
-		c, err := client.New(nodeAddr)
+		raw, err := askNode(cmd.Context(), nodeAddr, path)
 		if err != nil {
 			return err
 		}
-		raw, err := c.Query(cmd.Context(), path)
-		if err != nil {
-			return err
-		}
-		var buf bytes.Buffer
-		if err := json.Indent(&buf, raw, "", "  "); err != nil {
-			return err
-		}
-		buf.WriteByte('\n')
-		_, err = cmd.OutOrStdout().Write(buf.Bytes())
-		return err
+		return printRaw(cmd.OutOrStdout(), raw)
 	}
 	account := &cobra.Command{
 		Use:   "account ADDRESS",
@@ -93,4 +89,39 @@ last record of the previous page.`,
 	endorsements.Flags().IntVar(&limit, "limit", 0, "records per page, 1..1000 (default 1000)")
 	cmd.AddCommand(endorsements)
 	return cmd
+}
+
+// askNode runs an ABCI query against the node whose CometBFT RPC listens
+// at addr and returns the JSON it answered. Its errors are for people: an
+// answer with a non-zero code is "code N (Name): message", without the
+// client's and the application's prefixes, and a node that is not there
+// is named.
+func askNode(ctx context.Context, addr, path string) (json.RawMessage, error) {
+	c, err := client.New(addr)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := c.Query(ctx, path)
+	var qe *client.QueryError
+	switch {
+	case err == nil:
+		return raw, nil
+	case errors.As(err, &qe):
+		msg := strings.TrimPrefix(qe.Log, "tx: "+qe.Code.String()+": ")
+		return nil, fmt.Errorf("code %d (%s): %s", uint32(qe.Code), qe.Code, strings.TrimPrefix(msg, "query: "))
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return nil, fmt.Errorf("no node answers at %s (connection refused)", addr)
+	}
+	return nil, err
+}
+
+// printRaw writes a node's JSON answer indented, as printJSON does.
+func printRaw(w io.Writer, raw json.RawMessage) error {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		return err
+	}
+	buf.WriteByte('\n')
+	_, err := w.Write(buf.Bytes())
+	return err
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/satnode/satnode/utxo"
 	"github.com/satnode/satnode/utxo/memstore"
 	"github.com/satnode/satnode/utxo/muhash"
+	uquery "github.com/satnode/satnode/utxo/query"
 	"github.com/satnode/satnode/utxo/utxotest"
 )
 
@@ -232,6 +234,44 @@ func TestQueries(t *testing.T) {
 	for _, bad := range []string{"/utxo-info/-1", "/utxo-info/x", "/utxo-info/999"} {
 		if code := query(bad, &info); code == 0 {
 			t.Fatalf("%s: no error", bad)
+		}
+	}
+
+	// /utxo, /scripthash and /address: block 1's coinbase (P2PK, 50 BTC)
+	// is unspent at 249; its vout 1 never existed.
+	const cb1 = "0e3e2357e806b6cdb1f70b54c3a3a17b6714ee1f0e68bebb44a74b1efd512098"
+	var coin *uquery.TxOut
+	if code := query("/utxo/"+cb1+":0", &coin); code != 0 || coin == nil || coin.Value != 50e8 || coin.Height != 1 ||
+		!coin.Coinbase || coin.Confirmations != 249 || coin.ScriptPubKey.Type != "pubkey" {
+		t.Fatalf("/utxo of block 1's coinbase: code %d, %+v", code, coin)
+	}
+	var spent *uquery.TxOut
+	if code := query("/utxo/"+cb1+":1", &spent); code != 0 || spent != nil {
+		t.Fatalf("/utxo of a missing output: code %d, %+v (want null)", code, spent)
+	}
+	script, _ := hex.DecodeString(coin.ScriptPubKey.Hex)
+	sh := uquery.ScriptHashOf(script)
+	var page uquery.ScriptHashInfo
+	if code := query("/scripthash/"+hex.EncodeToString(sh[:])+"?limit=5", &page); code != 0 || page.Balance != 50e8 ||
+		len(page.UTXOs) != 1 || page.UTXOs[0].TxID != cb1 || page.UTXOs[0].Status.BlockHeight != 1 || page.Next != "" {
+		t.Fatalf("/scripthash of block 1's coinbase script: code %d, %+v", code, page)
+	}
+	// Satoshi's genesis address: its coin is not in the set.
+	if code := query("/address/1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", &page); code != 0 || page.Address != "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa" ||
+		len(page.UTXOs) != 0 || page.Balance != 0 {
+		t.Fatalf("/address of the genesis address: code %d, %+v", code, page)
+	}
+	for path, want := range map[string]tx.Code{
+		"/utxo/" + cb1:     tx.CodeMalformed,
+		"/utxo/xyz:0":      tx.CodeMalformed,
+		"/scripthash/abcd": tx.CodeMalformed,
+		"/scripthash/" + hex.EncodeToString(sh[:]) + "?limit=0":    tx.CodeMalformed,
+		"/scripthash/" + hex.EncodeToString(sh[:]) + "?limit=1001": tx.CodeMalformed,
+		"/scripthash/" + hex.EncodeToString(sh[:]) + "?after=x":    tx.CodeMalformed,
+		"/address/bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080":    tx.CodeInvalidAddress,
+	} {
+		if code := query(path, &page); code != uint32(want) {
+			t.Errorf("%s: code %d, want %d (%s)", path, code, want, want)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/satnode/satnode/utxo"
 	"github.com/satnode/satnode/utxo/query"
 
 	"github.com/satnode/satnode/consensus/tx"
@@ -30,12 +31,19 @@ import (
 //	/btc-tip             {"height","hash","muhash","base_height","base_hash","best_header_height","best_header_hash","max_headers_ahead"}
 //	/btc-header/<hash>   {"height","hash","canonical","final"}
 //	/utxo-info[/<height>] the set's totals (gettxoutsetinfo)
+//	/utxo/<txid>:<vout>  an unspent output (gettxout); null if spent or never created
+//	/address/<address>[?after=<txid>:<vout>&limit=<n>]
+//	/scripthash/<hex>[?after=<txid>:<vout>&limit=<n>]
+//	                     counters and a page of unspent outputs (query.ScriptHashInfo)
 //	/endorsements[?after=<height>:<hash>&limit=<n>]
 //	                     [{"height","hash","submitter","endorsers","late","endorsed","paid","endorsed_power","total_power"}]
 //
 // /endorsements lists the open records, those not yet settled (paid), in
 // (height, hash) order, at most limit (default and maximum
 // MaxEndorsementsPage) after the cursor: the endorser pages through them.
+// /address and /scripthash page like the offline `satnode utxo address`:
+// limit (default 100, at most MaxUTXOPage) outputs after the cursor, and
+// "next" names the last one when more follow.
 func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
 	v, err := a.views.Acquire()
 	if err != nil {
@@ -55,6 +63,10 @@ func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQu
 
 // MaxEndorsementsPage bounds one /endorsements answer.
 const MaxEndorsementsPage = 1000
+
+// MaxUTXOPage bounds the unspent outputs of one /address or /scripthash
+// answer.
+const MaxUTXOPage = 1000
 
 func queryErr(err error) *abci.ResponseQuery {
 	return &abci.ResponseQuery{Code: uint32(tx.CodeOf(err)), Codespace: codespace, Log: err.Error()}
@@ -170,6 +182,24 @@ func (v *View) query(path string) (any, error) {
 			return nil, &tx.Error{Code: tx.CodeMalformed, Msg: err.Error()}
 		}
 		return info, nil
+	case strings.HasPrefix(path, "/utxo/"):
+		op, err := query.ParseOutpoint(strings.TrimPrefix(path, "/utxo/"))
+		if err != nil {
+			return nil, &tx.Error{Code: tx.CodeMalformed, Msg: err.Error()}
+		}
+		if v.Params == nil {
+			return nil, &tx.Error{Code: tx.CodeInternal, Msg: "no network parameters"}
+		}
+		out, err := query.GetTxOut(v.Reader, v.Params.Chain, op)
+		if utxo.IsNotFound(err) {
+			return nil, nil // Core's gettxout answers null
+		}
+		if err != nil {
+			return nil, &tx.Error{Code: tx.CodeInternal, Msg: err.Error()}
+		}
+		return out, nil
+	case strings.HasPrefix(path, "/address/") || strings.HasPrefix(path, "/scripthash/"):
+		return v.scriptHashQuery(path)
 	case path == "/validators":
 		out := []validatorJSON{}
 		for _, val := range v.Validators {
@@ -223,6 +253,55 @@ func (v *View) query(path string) (any, error) {
 		return out, nil
 	}
 	return nil, &tx.Error{Code: tx.CodeMalformed, Msg: fmt.Sprintf("unknown query path %q", path)}
+}
+
+// scriptHashQuery answers /address/<address> and /scripthash/<hex>, each
+// with an optional "?after=<txid>:<vout>&limit=<n>".
+func (v *View) scriptHashQuery(path string) (any, error) {
+	bad := func(f string, a ...any) error { return &tx.Error{Code: tx.CodeMalformed, Msg: fmt.Sprintf(f, a...)} }
+	path, rawQuery, _ := strings.Cut(path, "?")
+	vals, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, bad("bad query string: %v", err)
+	}
+	limit := 100
+	if l := vals.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > MaxUTXOPage {
+			return nil, bad("limit %q: want 1..%d", l, MaxUTXOPage)
+		}
+		limit = n
+	}
+	var after *utxo.Outpoint
+	if a := vals.Get("after"); a != "" {
+		op, err := query.ParseOutpoint(a)
+		if err != nil {
+			return nil, bad("after: %v", err)
+		}
+		after = &op
+	}
+	var sh [32]byte
+	addr, isAddr := strings.CutPrefix(path, "/address/")
+	if isAddr {
+		if v.Params == nil {
+			return nil, &tx.Error{Code: tx.CodeInternal, Msg: "no network parameters"}
+		}
+		script, err := query.ScriptForAddress(addr, v.Params.Chain)
+		if err != nil {
+			return nil, &tx.Error{Code: tx.CodeInvalidAddress, Msg: err.Error()}
+		}
+		sh = query.ScriptHashOf(script)
+	} else if sh, err = query.ParseScriptHash(strings.TrimPrefix(path, "/scripthash/")); err != nil {
+		return nil, bad("%v", err)
+	}
+	info, err := query.GetScriptHash(v.Reader, sh, after, limit)
+	if err != nil {
+		return nil, &tx.Error{Code: tx.CodeInternal, Msg: err.Error()}
+	}
+	if isAddr {
+		info.Address = addr
+	}
+	return info, nil
 }
 
 // parsePage reads "?after=<height>:<hash>&limit=<n>" (both optional).
