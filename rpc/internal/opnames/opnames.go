@@ -1,18 +1,7 @@
-// Package opnames spells Bitcoin script opcodes for the RPC dialects'
-// script disassembly. The dialects differ in the small numbers, the
-// pushes and a few aliases (Core writes OP_CHECKLOCKTIMEVERIFY where
-// rust-bitcoin, which Esplora shows, writes OP_CLTV), and each keeps those
-// itself; the opcodes from 0x61 (OP_NOP) to 0xb0 (OP_NOP1), which Core,
-// btcd and rust-bitcoin all spell the same way, are here once.
-//
-// It does not parse scripts.
 package opnames
 
 // Mid returns the name of op, which must be in 0x61..0xb0.
 func Mid(op byte) string { return mid[op-0x61] }
-
-// InMid reports whether op is in the range Mid names.
-func InMid(op byte) bool { return op >= 0x61 && op <= 0xb0 }
 
 var mid = [...]string{
 	"OP_NOP", "OP_VER", "OP_IF", "OP_NOTIF", "OP_VERIF", "OP_VERNOTIF", "OP_ELSE", "OP_ENDIF", "OP_VERIFY",
