@@ -310,7 +310,7 @@
 		// missed of the last downtime_window rounds; more than
 		// downtime_max_missed jails the validator.
 		if (v.missed === undefined || !window) return "n/a";
-		return "missed " + num(v.missed) + " of " + num(window) + " (jailed above " + num(maxMissed) + ")";
+		return num(v.missed) + "/" + num(window) + " missed";
 	}
 
 	async function refreshValidators() {
@@ -329,7 +329,9 @@
 					el("span", { class: "share", style: "width:" + Math.round(share * 0.6) + "px" }), num(v.power)),
 				el("td", { class: "num" }, num(v.tokens)), el("td", { class: "num" }, num(v.self_stake)),
 				el("td", { class: "num" }, (v.commission_bps / 100).toFixed(2) + "%"),
-				el("td", null, attendance(v, body.downtime_window, body.downtime_max_missed)), el("td", null, st));
+				el("td", { title: "rounds missed of the last " + num(body.downtime_window) + "; more than " +
+					num(body.downtime_max_missed) + " jails" }, attendance(v, body.downtime_window, body.downtime_max_missed)),
+				el("td", null, st));
 		});
 		if (rows.length === 0) rows.push(el("tr", null, el("td", { class: "empty", colspan: 8 }, "no validators")));
 		$("validators").replaceChildren(...rows);
