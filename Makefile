@@ -24,8 +24,9 @@ build:
 # The status page's test (rpc/ui) drives Debian's headless chromium: installed
 # here when missing (as root, or with sudo); SATNODE_BROWSER_OPTIONAL=1 skips
 # that test instead on a machine where it cannot be.
+# The browser test's screenshots are kept in .artifacts/ (SATNODE_ARTIFACTS).
 test: lint chromium
-	$(GO) test -count=1 -timeout 20m $(PKGS)
+	SATNODE_ARTIFACTS=$(abspath .artifacts) $(GO) test -count=1 -timeout 20m $(PKGS)
 
 chromium:
 	@command -v chromium >/dev/null || [ -n "$$SATNODE_BROWSER_OPTIONAL" ] || { \
