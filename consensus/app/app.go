@@ -133,9 +133,13 @@ type App struct {
 	// on its own goroutine (snapWG); closing ends it at Close.
 	restoring     *restore
 	restoreStatus *restoreStatus
-	snapBusy      atomic.Bool
-	snapWG        sync.WaitGroup
-	closing       chan struct{}
+	// quietChanges: the engine's blocks are not collected for the views'
+	// events (a restore connecting the blocks above its base). Only the
+	// goroutine that drives the engine touches it.
+	quietChanges bool
+	snapBusy     atomic.Bool
+	snapWG       sync.WaitGroup
+	closing      chan struct{}
 }
 
 // meta is the record Commit writes last and Info reads: the last committed
@@ -247,14 +251,26 @@ func (a *App) load(genesisRaw []byte) error {
 }
 
 func (a *App) openEngine(up *utxo.Params, p Params) (*utxo.Engine, error) {
-	// Undo data deeper than the finality depth is never needed: a reorg
-	// cannot reach below the finalized base.
-	e, err := utxo.Open(a.cfg.Store, utxo.Config{Params: up, CacheBytes: a.cfg.CacheBytes, ManualFlush: true,
-		UndoDepth: p.FinalityDepth + 1, OnBlock: func(c *utxo.BlockChange) { a.changes = append(a.changes, c) }})
+	e, err := utxo.Open(a.cfg.Store, a.engineConfig(up, p))
 	if err == nil {
 		a.engineRef.Store(e)
 	}
 	return e, err
+}
+
+// engineConfig is the UTXO engine's configuration in the application, a
+// state-sync restore's engine included: flushed only at Commit, undo data
+// kept to the finality depth (a reorg cannot reach below the finalized
+// base), and every connected or disconnected block handed to the views'
+// subscribers through a.changes, except the blocks a restore connects,
+// which no subscriber saw the state before (a.quietChanges).
+func (a *App) engineConfig(up *utxo.Params, p Params) utxo.Config {
+	return utxo.Config{Params: up, CacheBytes: a.cfg.CacheBytes, ManualFlush: true, UndoDepth: p.FinalityDepth + 1,
+		OnBlock: func(c *utxo.BlockChange) {
+			if !a.quietChanges {
+				a.changes = append(a.changes, c)
+			}
+		}}
 }
 
 // Close stops the engine without writing: what was not committed is

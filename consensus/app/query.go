@@ -264,13 +264,9 @@ func (v *View) scriptHashQuery(path string) (any, error) {
 	if err != nil {
 		return nil, bad("bad query string: %v", err)
 	}
-	limit := 100
-	if l := vals.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > MaxUTXOPage {
-			return nil, bad("limit %q: want 1..%d", l, MaxUTXOPage)
-		}
-		limit = n
+	limit, err := parseLimit(vals, 100, MaxUTXOPage)
+	if err != nil {
+		return nil, err
 	}
 	var after *utxo.Outpoint
 	if a := vals.Get("after"); a != "" {
@@ -304,6 +300,19 @@ func (v *View) scriptHashQuery(path string) (any, error) {
 	return info, nil
 }
 
+// parseLimit reads a page's "limit" (1..max), def when absent.
+func parseLimit(vals url.Values, def, max int) (int, error) {
+	l := vals.Get("limit")
+	if l == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 1 || n > max {
+		return 0, &tx.Error{Code: tx.CodeMalformed, Msg: fmt.Sprintf("limit %q: want 1..%d", l, max)}
+	}
+	return n, nil
+}
+
 // parsePage reads "?after=<height>:<hash>&limit=<n>" (both optional).
 func parsePage(q string) (*BlockRef, int, error) {
 	bad := func(f string, a ...any) error { return &tx.Error{Code: tx.CodeMalformed, Msg: fmt.Sprintf(f, a...)} }
@@ -315,12 +324,8 @@ func parsePage(q string) (*BlockRef, int, error) {
 	if err != nil {
 		return nil, 0, bad("bad query string: %v", err)
 	}
-	if l := vals.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > MaxEndorsementsPage {
-			return nil, 0, bad("limit %q: want 1..%d", l, MaxEndorsementsPage)
-		}
-		limit = n
+	if limit, err = parseLimit(vals, limit, MaxEndorsementsPage); err != nil {
+		return nil, 0, err
 	}
 	var after *BlockRef
 	if c := vals.Get("after"); c != "" {

@@ -35,7 +35,8 @@ type restore struct {
 	meta    snapshotMeta
 	hash    [32]byte
 	appHash [32]byte
-	genesis []byte // the joiner's own genesis record
+	genesis []byte    // the joiner's own genesis record
+	res     *resolved // and what it resolves to (parameters, start, hash version)
 	pw      *io.PipeWriter
 	done    chan error
 	next    uint32
@@ -68,17 +69,17 @@ func (a *App) OfferSnapshot(_ context.Context, req *abci.RequestOfferSnapshot) (
 		a.log.Error("state sync needs the chain's genesis (Config.Genesis)")
 		return reply(abci.ResponseOfferSnapshot_ABORT)
 	}
-	gr, params, err := a.localGenesis()
+	gr, res, err := a.localGenesis()
 	if err != nil {
 		a.log.Error("state sync: the genesis", "err", err)
 		return reply(abci.ResponseOfferSnapshot_ABORT)
 	}
-	m, err := checkSnapshotMeta(s, req.AppHash, a.cfg.Genesis.ChainID, params)
+	m, err := checkSnapshotMeta(s, req.AppHash, a.cfg.Genesis.ChainID, res.params)
 	if err != nil {
 		a.log.Warn("state sync: snapshot refused", "height", s.Height, "hash", fmt.Sprintf("%X", s.Hash), "err", err)
 		return reply(abci.ResponseOfferSnapshot_REJECT)
 	}
-	r := &restore{meta: *m, appHash: [32]byte(req.AppHash), genesis: gr, done: make(chan error, 1),
+	r := &restore{meta: *m, appHash: [32]byte(req.AppHash), genesis: gr, res: res, done: make(chan error, 1),
 		senders: map[string]bool{}, status: a.restoreStatus, abandon: make(chan struct{})}
 	copy(r.hash[:], s.Hash)
 	if err := a.startRestore(r); err != nil {
@@ -136,18 +137,18 @@ func checkSnapshotMeta(s *abci.Snapshot, appHash []byte, chainID string, p Param
 // localGenesis is the genesis record and parameters from the node's own
 // genesis: a restored store's chain id and parameters never come from a
 // peer.
-func (a *App) localGenesis() ([]byte, Params, error) {
+func (a *App) localGenesis() ([]byte, *resolved, error) {
 	g, err := ParseGenesis(a.cfg.Genesis.AppState)
 	if err != nil {
-		return nil, Params{}, err
+		return nil, nil, err
 	}
 	r, err := g.resolve()
 	if err != nil {
-		return nil, Params{}, err
+		return nil, nil, err
 	}
 	gr, err := json.Marshal(genesisRecord{ChainID: a.cfg.Genesis.ChainID, Network: g.Network, Params: r.params,
 		AppHashVersion: int(r.hash)})
-	return gr, r.params, err
+	return gr, r, err
 }
 
 // abandonRestore stops a restore in progress (CometBFT offers another

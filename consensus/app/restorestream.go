@@ -72,14 +72,7 @@ func (a *App) restoreFrom(r *restore, br *bufio.Reader) (err error) {
 	if err := a.restoreConsensus(br); err != nil {
 		return err
 	}
-	g, err := ParseGenesis(a.cfg.Genesis.AppState)
-	if err != nil {
-		return err
-	}
-	res, err := g.resolve()
-	if err != nil {
-		return err
-	}
+	res := r.res
 	cons, err := a.checkConsensus(r, res)
 	if err != nil {
 		return err
@@ -100,8 +93,9 @@ func (a *App) restoreFrom(r *restore, br *bufio.Reader) (err error) {
 		return badSnapshot("the base header is block %s, the metadata names %s", baseHash, r.meta.Base.Hash)
 	}
 
-	e, err := utxo.Open(a.cfg.Store, utxo.Config{Params: res.utxo, CacheBytes: a.cfg.CacheBytes, ManualFlush: true,
-		UndoDepth: res.params.FinalityDepth + 1, ResumeLoad: true})
+	ec := a.engineConfig(res.utxo, res.params)
+	ec.ResumeLoad = true
+	e, err := utxo.Open(a.cfg.Store, ec)
 	if err != nil {
 		return fmt.Errorf("app: opening the UTXO engine for the restore: %w", err)
 	}
@@ -346,6 +340,8 @@ func (a *App) finishRestore(ctx context.Context, r *restore, e *utxo.Engine, res
 		path = path[i+1:]
 	}
 	a.engine = e
+	a.quietChanges = true
+	defer func() { a.quietChanges = false }()
 	r.status.phase(PhaseBlocks)
 	r.status.blocks(len(path))
 	var unflushed int64
@@ -395,7 +391,6 @@ func (a *App) finishRestore(ctx context.Context, r *restore, e *utxo.Engine, res
 	a.engineRef.Store(e)
 	a.height, a.appHash, a.commits = r.meta.Height, r.appHash, commits
 	a.settling.rebuild(a.recs)
-	a.changes, a.elapsed = nil, nil
 	if err := a.publishView(r.meta.Time); err != nil {
 		return err
 	}

@@ -192,8 +192,20 @@ func TestStateSync(t *testing.T) {
 	// The joiner follows: the same blocks give the same app hashes, on
 	// the restored App and on one reopened from its store.
 	more := genChain(t, 7, 75)[61:]
+	sub := j.Views().Subscribe(16)
 	for round, txs := range [][][]byte{s.h.submit(more), s.h.endorse(0, 61, more), nil} {
 		if round == 2 {
+			// The views' subscribers saw the blocks the restored App
+			// connected, and none of those its restore connected.
+			var heights []int32
+			for len(sub.C) > 0 {
+				for _, c := range (<-sub.C).Blocks {
+					heights = append(heights, c.Height)
+				}
+			}
+			if len(heights) != len(more) || heights[0] != 61 {
+				t.Fatalf("events for blocks %v, want 61..75", heights)
+			}
 			j.Close()
 			j = s.joiner(t, store)
 		}
